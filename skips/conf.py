@@ -1,0 +1,91 @@
+"""Settings of the skips app.
+
+Every setting is a flat ``SKIPS_*`` name in the host's settings with a default
+here. Values are read on each access, so ``override_settings`` works in tests.
+Bad values are reported by the system checks in :mod:`skips.checks`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+DEFAULTS: dict[str, Any] = {
+    # "app_label.ModelName" of the host's ticket model. Required.
+    "SKIPS_TICKET_MODEL": None,
+    # Dotted path of the serializer that renders the embedded ``ticket``.
+    "SKIPS_TICKET_SERIALIZER": "skips.serializers.TicketSerializer",
+    # How an archived ticket is recognised: None (no ticket is archived), a
+    # ticket field lookup that is true for archived tickets ("is_archived"
+    # means Q(is_archived=True)), or a callable (or its dotted path) taking no
+    # argument and returning a Q over the ticket model.
+    "SKIPS_ARCHIVED_TICKETS": None,
+    # Authentication classes of the skips views (dotted paths).
+    "SKIPS_AUTHENTICATION_CLASSES": (
+        "skips.authentication.TokenBasicAuthentication",
+        "skips.authentication.BearerTokenAuthentication",
+        "skips.authentication.SessionAuthentication",
+    ),
+    # Accept "email:password" over HTTP Basic (off, as on the reference service).
+    "SKIPS_ALLOW_PASSWORD_AUTH": False,
+    # Callable (or dotted path) taking an API token and returning its user or None.
+    "SKIPS_TOKEN_USER": "skips.authentication.authtoken_user",
+    # Largest request body accepted, in bytes (413 above it).
+    "SKIPS_MAX_BODY_SIZE": 64 * 1024,
+}
+
+
+class Settings:
+    """Typed, live view of the ``SKIPS_*`` settings."""
+
+    def _get(self, name: str) -> Any:
+        return getattr(settings, name, DEFAULTS[name])
+
+    @property
+    def TICKET_MODEL(self) -> str:
+        value = self._get("SKIPS_TICKET_MODEL")
+        # An unset value still yields a label, so that the app registry loads
+        # and the system check (skips.E001) can say what is wrong.
+        return value if isinstance(value, str) and value else "skips.MissingTicketModel"
+
+    @property
+    def TICKET_MODEL_SET(self) -> bool:
+        return bool(self._get("SKIPS_TICKET_MODEL"))
+
+    @property
+    def TICKET_SERIALIZER(self) -> type:
+        return _load(self._get("SKIPS_TICKET_SERIALIZER"))
+
+    @property
+    def ARCHIVED_TICKETS(self) -> str | Callable[[], Any] | None:
+        value = self._get("SKIPS_ARCHIVED_TICKETS")
+        if isinstance(value, str) and "." in value:
+            return _load(value)
+        return value
+
+    @property
+    def AUTHENTICATION_CLASSES(self) -> list[type]:
+        return [_load(path) for path in self._get("SKIPS_AUTHENTICATION_CLASSES")]
+
+    @property
+    def ALLOW_PASSWORD_AUTH(self) -> bool:
+        return bool(self._get("SKIPS_ALLOW_PASSWORD_AUTH"))
+
+    @property
+    def TOKEN_USER(self) -> Callable[[str], Any]:
+        return _load(self._get("SKIPS_TOKEN_USER"))
+
+    @property
+    def MAX_BODY_SIZE(self) -> int:
+        return int(self._get("SKIPS_MAX_BODY_SIZE"))
+
+
+def _load(value: Any) -> Any:
+    """Import a dotted path; anything else (a class, a callable) is returned as is."""
+    return import_string(value) if isinstance(value, str) else value
+
+
+conf = Settings()

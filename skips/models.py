@@ -1,0 +1,73 @@
+"""The Skip model: an agent passed over a ticket without answering it."""
+
+from __future__ import annotations
+
+from django.apps import apps as django_apps
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+from skips.conf import conf
+from skips.querysets import SkipQuerySet
+
+REASON_MAX_LENGTH = 1024
+
+
+def get_ticket_model() -> type[models.Model]:
+    """The host's ticket model, named by ``SKIPS_TICKET_MODEL``."""
+    try:
+        return django_apps.get_model(conf.TICKET_MODEL, require_ready=False)
+    except ValueError as e:
+        raise ImproperlyConfigured(
+            "SKIPS_TICKET_MODEL must be of the form 'app_label.model_name'"
+        ) from e
+    except LookupError as e:
+        raise ImproperlyConfigured(
+            f"SKIPS_TICKET_MODEL refers to model {conf.TICKET_MODEL!r}, which is not installed"
+        ) from e
+
+
+class Skip(models.Model):
+    """A record that an agent skipped a ticket, with an optional reason.
+
+    Deleting a ticket deletes its skips. Deleting a user who has skips is
+    refused (``ProtectedError``): skips are report history. Deactivate the user
+    instead, or delete their skips first on purpose.
+    """
+
+    ticket = models.ForeignKey(
+        conf.TICKET_MODEL,
+        on_delete=models.CASCADE,
+        related_name="skips",
+        verbose_name=_("ticket"),
+        db_index=False,  # served by the (ticket, created_at, id) index
+    )
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="ticket_skips",
+        verbose_name=_("agent"),
+        db_index=False,  # served by the (user, created_at, id) index
+    )
+    reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True, default="")
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    objects = SkipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = _("skip")
+        verbose_name_plural = _("skips")
+        ordering = ("-created_at", "-id")
+        indexes = [
+            models.Index(fields=["created_at", "id"], name="skips_created_id_idx"),
+            models.Index(fields=["user", "created_at", "id"], name="skips_user_created_idx"),
+            models.Index(fields=["ticket", "created_at", "id"], name="skips_ticket_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Skip #{self.pk} of ticket #{self.ticket_id} by user #{self.user_id}"
+
+    def __repr__(self) -> str:
+        return f"<Skip id={self.pk} ticket_id={self.ticket_id} user_id={self.user_id}>"

@@ -1,0 +1,217 @@
+"""Serializers of skips and of the embedded ticket.
+
+The embedded ``ticket`` is rendered by the class named in
+``SKIPS_TICKET_SERIALIZER``. A ticket serializer declares the relations it reads
+in ``select_related`` and ``prefetch_related`` (lookups from the ticket), so
+that a list page costs a fixed number of queries whatever its size.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Sequence
+from typing import Any, ClassVar
+
+from django.db import models
+from django.db.models import BooleanField, ExpressionWrapper, Prefetch
+from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from rest_framework import serializers
+
+from skips.conf import conf
+from skips.models import REASON_MAX_LENGTH, Skip, get_ticket_model
+from skips.querysets import archived_q
+
+MAX_ID = 2**63 - 1
+TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+
+
+def format_timestamp(value: datetime.datetime | None) -> str | None:
+    """UTC, ISO 8601, whole seconds, with a ``Z``: ``2015-09-30T21:44:03Z``."""
+    if value is None:
+        return None
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value, datetime.timezone.utc)
+    return value.astimezone(datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
+
+
+class TimestampField(serializers.DateTimeField):
+    """A read-only timestamp in the reference format, whatever ``TIME_ZONE`` is."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("read_only", True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, value: Any) -> str | None:  # type: ignore[override]
+        return format_timestamp(value)
+
+
+def ticket_url_prefix(context: dict[str, Any]) -> str:
+    """``{scheme}://{host}{api prefix}tickets/``, worked out once per serializer context."""
+    prefix = context.get("_skips_ticket_url_prefix")
+    if prefix is None:
+        request = context.get("request")
+        namespace = getattr(getattr(request, "resolver_match", None), "namespace", None)
+        try:
+            skips_path = reverse(f"{namespace or 'skips'}:skip-list")
+        except NoReverseMatch:
+            skips_path = reverse("skips:skip-list")
+        path = skips_path[: -len("skips")] + "tickets/"
+        prefix = request.build_absolute_uri(path) if request is not None else path
+        context["_skips_ticket_url_prefix"] = prefix
+    return prefix
+
+
+class TicketURLField(serializers.Field):
+    """The ticket's absolute API URL: ``{scheme}://{host}/api/v2/tickets/{id}.json``."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.update(source="*", read_only=True)
+        super().__init__(**kwargs)
+
+    def to_representation(self, ticket: Any) -> str:
+        return f"{ticket_url_prefix(self.context)}{ticket.pk}.json"
+
+
+class TicketSerializer(serializers.Serializer):
+    """Renders any ticket model: ``id``, ``url`` and each concrete field.
+
+    Foreign keys appear by their column name (``requester_id``), timestamps in
+    the reference format. A host with a richer ticket writes its own serializer
+    and names it in ``SKIPS_TICKET_SERIALIZER``.
+    """
+
+    #: Ticket relations joined into the skips query (``select_related`` lookups).
+    select_related: ClassVar[Sequence[str]] = ()
+    #: Ticket relations loaded with one query each (``prefetch_related`` lookups).
+    prefetch_related: ClassVar[Sequence[str | Prefetch]] = ()
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields: dict[str, serializers.Field] = {
+            "id": serializers.ReadOnlyField(source="pk"),
+            "url": TicketURLField(),
+        }
+        for field in get_ticket_model()._meta.concrete_fields:
+            if field.primary_key or field.attname in fields:
+                continue
+            if isinstance(field, models.DateTimeField):
+                fields[field.attname] = TimestampField()
+            else:
+                fields[field.attname] = serializers.ReadOnlyField()
+        return dict(sorted(fields.items()))
+
+
+class StrictIntegerField(serializers.Field):
+    """A JSON integer (not a string, float or boolean) that fits a 64-bit id."""
+
+    default_error_messages = {
+        "invalid": _("must be an integer"),
+        "out_of_range": _("is not a valid ticket id"),
+    }
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        if not 1 <= data <= MAX_ID:
+            self.fail("out_of_range")
+        return data
+
+    def to_representation(self, value: Any) -> Any:
+        return value
+
+
+class StrictCharField(serializers.CharField):
+    """A JSON string: numbers and other types are refused, not converted."""
+
+    default_error_messages = {"invalid": _("must be a string")}
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
+class SkipSerializer(serializers.ModelSerializer):
+    """A skip, with its ticket embedded.
+
+    On create it takes ``ticket_id`` and ``reason``; ``ticket`` may instead come
+    from the view (``context["ticket"]``, for ``POST tickets/{id}/skips``). The
+    user is the one passed to ``save(user=...)``, never the body's.
+    """
+
+    created_at = TimestampField()
+    ticket_id = StrictIntegerField()
+    reason = StrictCharField(
+        max_length=REASON_MAX_LENGTH,
+        allow_blank=True,
+        allow_null=True,
+        required=False,
+        trim_whitespace=False,
+    )
+    updated_at = TimestampField()
+    user_id = serializers.ReadOnlyField()
+
+    class Meta:
+        model = Skip
+        fields = ("created_at", "id", "reason", "ticket", "ticket_id", "updated_at", "user_id")
+        read_only_fields = ("id",)
+
+    @classmethod
+    def get_ticket_serializer_class(cls) -> type[serializers.BaseSerializer]:
+        return conf.TICKET_SERIALIZER
+
+    @classmethod
+    def ticket_queryset(cls) -> models.QuerySet:
+        """Tickets with what the ticket serializer reads, and ``_skips_archived``."""
+        serializer = cls.get_ticket_serializer_class()
+        queryset = (
+            get_ticket_model()
+            ._default_manager.select_related(*getattr(serializer, "select_related", ()))
+            .prefetch_related(*getattr(serializer, "prefetch_related", ()))
+        )
+        q = archived_q()
+        if q is not None:
+            queryset = queryset.annotate(
+                _skips_archived=ExpressionWrapper(q, output_field=BooleanField())
+            )
+        return queryset
+
+    @classmethod
+    def skip_queryset(cls, queryset: Any) -> Any:
+        """``queryset`` of skips, loading their tickets as the ticket serializer needs."""
+        serializer = cls.get_ticket_serializer_class()
+        return queryset.with_tickets(
+            getattr(serializer, "select_related", ()),
+            getattr(serializer, "prefetch_related", ()),
+        )
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["ticket"] = self.get_ticket_serializer_class()(read_only=True)
+        if self.context.get("ticket") is not None:
+            fields["ticket_id"].read_only = True
+        return fields
+
+    def validate_reason(self, value: str | None) -> str:
+        return value or ""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        ticket = self.context.get("ticket")
+        if ticket is None:
+            ticket = self.ticket_queryset().filter(pk=attrs.pop("ticket_id")).first()
+            if ticket is None:
+                raise serializers.ValidationError({"ticket_id": [_("no such ticket")]})
+        if getattr(ticket, "_skips_archived", False):
+            raise serializers.ValidationError(
+                {"ticket_id": [_("the ticket is archived and cannot be skipped")]}
+            )
+        attrs["ticket"] = ticket
+        return attrs
+
+    def create(self, validated_data: dict[str, Any]) -> Skip:
+        return Skip.objects.record(
+            user=validated_data["user"],
+            ticket=validated_data["ticket"],
+            reason=validated_data.get("reason", ""),
+        )

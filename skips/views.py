@@ -1,0 +1,193 @@
+"""The Ticket Skips API views.
+
+    GET  skips                     skips the user may see
+    POST skips                     record a skip for the current user
+    GET  tickets/{ticket_id}/skips skips of one ticket
+    POST tickets/{ticket_id}/skips record a skip of that ticket
+    GET  users/{user_id}/skips     skips of one agent (``me`` is the current user)
+
+Every route also answers with a ``.json`` suffix. Override points are the
+``get_*`` methods and class attributes, as in REST framework's generic views.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.db.models import Model, QuerySet
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound
+from rest_framework.parsers import JSONParser
+from rest_framework.permissions import BasePermission
+from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.serializers import ValidationError
+
+from skips.conf import conf
+from skips.exceptions import (
+    InvalidParameter,
+    RecordInvalid,
+    RequestTooLarge,
+    exception_handler,
+)
+from skips.models import Skip, get_ticket_model
+from skips.pagination import OffsetPagination, single_param
+from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
+from skips.serializers import MAX_ID, SkipSerializer
+
+SORT_ORDERS = ("asc", "desc")
+
+
+def parse_id(value: str) -> int | None:
+    """A path id as an int, or None when it is not a positive 64-bit integer."""
+    if not (value.isascii() and value.isdigit()) or len(value) > 19:
+        return None
+    number = int(value)
+    return number if 1 <= number <= MAX_ID else None
+
+
+class SkipsAPIView(generics.GenericAPIView):
+    """Base of the skips views: the app's authentication, errors and envelopes."""
+
+    serializer_class = SkipSerializer
+    pagination_class = OffsetPagination
+    renderer_classes = (JSONRenderer, BrowsableAPIRenderer)
+    parser_classes = (JSONParser,)
+    filter_backends = ()
+    #: Permissions for reading (any of them) and for recording a skip.
+    read_permission_classes: tuple[type[BasePermission], ...] = (IsAgent, HasReportsAccess)
+    create_permission_classes: tuple[type[BasePermission], ...] = (IsAgent,)
+    envelope = "skip"
+
+    def get_authenticators(self) -> list[Any]:
+        return [auth() for auth in conf.AUTHENTICATION_CLASSES]
+
+    def get_exception_handler(self) -> Any:
+        return exception_handler
+
+    def get_permissions(self) -> list[BasePermission]:
+        if self.request.method == "POST":
+            return [permission() for permission in self.create_permission_classes]
+        return [_AnyOf(self.read_permission_classes)]
+
+    # Reading
+
+    def get_sort_order(self) -> str:
+        value = single_param(self.request, "sort_order") or "asc"
+        if value not in SORT_ORDERS:
+            raise InvalidParameter("sort_order must be 'asc' or 'desc'")
+        return value
+
+    def get_base_queryset(self) -> QuerySet:
+        """Skips this request lists, before loading tickets and ordering."""
+        return Skip.objects.visible_to(self.request.user).not_archived()
+
+    def get_queryset(self) -> QuerySet:
+        queryset = self.get_base_queryset().ordered(self.get_sort_order())  # type: ignore[attr-defined]
+        return self.get_serializer_class().skip_queryset(queryset)  # type: ignore[attr-defined]
+
+    def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        serializer = self.get_serializer(page, many=True)
+        return self.get_paginated_response(serializer.data)
+
+    # Recording
+
+    def get_path_ticket(self) -> Model | None:
+        """The ticket named in the path, for ``POST tickets/{id}/skips``; None here."""
+        return None
+
+    def get_skip_data(self) -> dict[str, Any]:
+        """The ``skip`` object of the request body."""
+        length = self.request.META.get("CONTENT_LENGTH") or "0"
+        if not length.isdigit() or int(length) > conf.MAX_BODY_SIZE:
+            raise RequestTooLarge(f"The request body must be at most {conf.MAX_BODY_SIZE} bytes.")
+        data = self.request.data
+        if not isinstance(data, dict) or not isinstance(data.get(self.envelope), dict):
+            raise InvalidParameter(
+                f'The request body must be a JSON object with a "{self.envelope}" object.'
+            )
+        return data[self.envelope]
+
+    def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        ticket = self.get_path_ticket()
+        serializer = self.get_serializer(data=self.get_skip_data(), context_ticket=ticket)
+        try:
+            serializer.is_valid(raise_exception=True)
+            with transaction.atomic():
+                serializer.save(user=request.user)
+        except ValidationError as e:
+            raise RecordInvalid(e.detail) from e  # type: ignore[arg-type]
+        except IntegrityError as e:
+            # The ticket was deleted between the check and the insert.
+            raise RecordInvalid({"ticket_id": ["no such ticket"]}) from e
+        return Response({self.envelope: serializer.data}, status=status.HTTP_201_CREATED)
+
+    def get_serializer(self, *args: Any, context_ticket: Model | None = None, **kwargs: Any) -> Any:
+        kwargs["context"] = {**self.get_serializer_context(), "ticket": context_ticket}
+        return self.get_serializer_class()(*args, **kwargs)
+
+
+class _AnyOf(BasePermission):
+    """Allows the request when any of the given permissions does."""
+
+    def __init__(self, classes: tuple[type[BasePermission], ...]) -> None:
+        self.permissions = [cls() for cls in classes]
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return any(p.has_permission(request, view) for p in self.permissions)
+
+
+class SkipListView(SkipsAPIView):
+    """List the skips you may see, or record a skip for yourself."""
+
+
+class TicketSkipListView(SkipsAPIView):
+    """List the skips of one ticket, or record a skip of it."""
+
+    def get_ticket(self) -> Model:
+        ticket_id = parse_id(self.kwargs["ticket_id"])
+        ticket = None
+        if ticket_id is not None:
+            queryset = self.get_serializer_class().ticket_queryset()  # type: ignore[attr-defined]
+            if self.request.method != "POST":
+                queryset = get_ticket_model()._default_manager.all()
+            ticket = queryset.filter(pk=ticket_id).first()
+        if ticket is None:
+            raise NotFound()
+        return ticket
+
+    def get_base_queryset(self) -> QuerySet:
+        # Skips of an archived ticket are left out by not_archived().
+        return super().get_base_queryset().for_ticket(self.get_ticket())  # type: ignore[attr-defined]
+
+    def get_path_ticket(self) -> Model | None:
+        return self.get_ticket()
+
+
+class UserSkipListView(SkipsAPIView):
+    """List the skips of one agent; ``me`` names the current user."""
+
+    http_method_names = ["get", "head", "options"]
+
+    def get_permissions(self) -> list[BasePermission]:
+        return [*super().get_permissions(), _AnyOf((IsPathUser, HasReportsAccess))]
+
+    def get_user(self) -> Any:
+        user_id = self.kwargs["user_id"]
+        if user_id == "me" or user_id == str(self.request.user.pk):
+            return self.request.user
+        pk = parse_id(user_id)
+        user = None
+        if pk is not None:
+            user = get_user_model()._default_manager.filter(pk=pk).first()
+        if user is None:
+            raise NotFound()
+        return user
+
+    def get_base_queryset(self) -> QuerySet:
+        return super().get_base_queryset().for_user(self.get_user())  # type: ignore[attr-defined]
