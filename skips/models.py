@@ -6,6 +6,7 @@ from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from skips.conf import conf
@@ -51,7 +52,8 @@ class Skip(models.Model):
         db_index=False,  # served by the (user, created_at, id) index
     )
     reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True, default="")
-    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    # A default rather than auto_now_add, so that a host can import history.
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     objects = SkipQuerySet.as_manager()

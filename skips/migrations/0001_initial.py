@@ -4,6 +4,7 @@
 # cannot change once this migration has run.
 
 import django.db.models.deletion
+import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
 
@@ -34,7 +35,12 @@ class Migration(migrations.Migration):
                         blank=True, default="", max_length=1024, verbose_name="reason"
                     ),
                 ),
-                ("created_at", models.DateTimeField(auto_now_add=True, verbose_name="created at")),
+                (
+                    "created_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="created at"
+                    ),
+                ),
                 ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
                 (
                     "ticket",
