@@ -17,18 +17,20 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.utils.urls import remove_query_param, replace_query_param
 
-from skips.exceptions import InvalidPaginationParameter
+from skips.exceptions import InvalidPaginationParameter, InvalidParameter
 
 
-def single_param(request: Request, name: str) -> str | None:
+def single_param(
+    request: Request, name: str, error: type[InvalidParameter] = InvalidPaginationParameter
+) -> str | None:
     """The one value of query parameter ``name``, or None; repeated or empty is a 400."""
     values = request.query_params.getlist(name)
     if not values:
         return None
     if len(values) > 1:
-        raise InvalidPaginationParameter(f"{name} is given more than once")
+        raise error(f"{name} is given more than once")
     if values[0] == "":
-        raise InvalidPaginationParameter(f"{name} is empty")
+        raise error(f"{name} is empty")
     return values[0]
 
 

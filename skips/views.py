@@ -76,7 +76,7 @@ class SkipsAPIView(generics.GenericAPIView):
     # Reading
 
     def get_sort_order(self) -> str:
-        value = single_param(self.request, "sort_order") or "asc"
+        value = single_param(self.request, "sort_order", InvalidParameter) or "asc"
         if value not in SORT_ORDERS:
             raise InvalidParameter("sort_order must be 'asc' or 'desc'")
         return value
