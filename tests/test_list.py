@@ -69,9 +69,7 @@ def test_skip_fields_match_the_database(agent: Any) -> None:
 def test_ticket_url_follows_the_request_host_and_scheme(agent: Any) -> None:
     case = CaseFactory()
     SkipFactory(user=agent, ticket=case)
-    response = client_for(agent).get(
-        "/api/v2/skips", HTTP_HOST="help.example.org", secure=True
-    )
+    response = client_for(agent).get("/api/v2/skips", HTTP_HOST="help.example.org", secure=True)
     url = response.json()["skips"][0]["ticket"]["url"]
     assert url == f"https://help.example.org/api/v2/tickets/{case.pk}.json"
 
@@ -178,10 +176,16 @@ def test_bad_offset_parameters_are_400(agent: Any, query: str) -> None:
     assert query.split("=")[0] in body["description"]
 
 
-@pytest.mark.parametrize(("query", "ok"), [("page=100", True), ("page=101", False),
-                                           ("page=10000&per_page=1", True),
-                                           ("page=10001&per_page=1", False),
-                                           ("page=201&per_page=50", False)])
+@pytest.mark.parametrize(
+    ("query", "ok"),
+    [
+        ("page=100", True),
+        ("page=101", False),
+        ("page=10000&per_page=1", True),
+        ("page=10001&per_page=1", False),
+        ("page=201&per_page=50", False),
+    ],
+)
 def test_offset_depth_is_capped_at_10000(agent: Any, query: str, ok: bool) -> None:
     response = client_for(agent).get(f"/api/v2/skips?{query}")
     if ok:
