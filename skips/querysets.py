@@ -29,10 +29,14 @@ def archived_q() -> Q | None:
 def prefix_q(q: Q, prefix: str) -> Q:
     """The same Q, with every lookup taken through the relation ``prefix``."""
     prefixed = q.copy()
-    prefixed.children = [
-        prefix_q(child, prefix) if isinstance(child, Q) else (f"{prefix}__{child[0]}", child[1])
-        for child in q.children
-    ]
+    children: list[Any] = []
+    for child in q.children:
+        if isinstance(child, Q):
+            children.append(prefix_q(child, prefix))
+        else:
+            lookup, value = child  # type: ignore[misc]
+            children.append((f"{prefix}__{lookup}", value))
+    prefixed.children = children
     return prefixed
 
 
@@ -72,7 +76,7 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         q = archived_q()
         return self if q is None else self.exclude(prefix_q(q, "ticket"))
 
-    def ordered(self, sort_order: SortOrder = "asc") -> SkipQuerySet:
+    def in_order(self, sort_order: SortOrder = "asc") -> SkipQuerySet:
         """Order by ``created_at`` then ``id``, ascending or descending."""
         if sort_order == "desc":
             return self.order_by("-created_at", "-id")

@@ -47,7 +47,7 @@ class TimestampField(serializers.DateTimeField):
         return format_timestamp(value)
 
 
-def ticket_url_prefix(context: dict[str, Any]) -> str:
+def ticket_url_prefix(context: Any) -> str:
     """``{scheme}://{host}{api prefix}tickets/``, worked out once per serializer context."""
     prefix = context.get("_skips_ticket_url_prefix")
     if prefix is None:

@@ -86,7 +86,7 @@ class SkipsAPIView(generics.GenericAPIView):
         return Skip.objects.visible_to(self.request.user).not_archived()
 
     def get_queryset(self) -> QuerySet:
-        queryset = self.get_base_queryset().ordered(self.get_sort_order())  # type: ignore[attr-defined]
+        queryset = self.get_base_queryset().in_order(self.get_sort_order())  # type: ignore[attr-defined]
         return self.get_serializer_class().skip_queryset(queryset)  # type: ignore[attr-defined]
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:

@@ -85,8 +85,8 @@ def test_not_archived() -> None:
 def test_ordered() -> None:
     a, b, c = SkipFactory.create_batch(3)
     Skip.objects.update(created_at=a.created_at)  # all tied: id breaks the tie
-    assert list(Skip.objects.ordered("asc")) == [a, b, c]
-    assert list(Skip.objects.ordered("desc")) == [c, b, a]
+    assert list(Skip.objects.in_order("asc")) == [a, b, c]
+    assert list(Skip.objects.in_order("desc")) == [c, b, a]
 
 
 def test_record_saves_and_signals(agent: Any) -> None:
