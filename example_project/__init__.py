@@ -1,0 +1,1 @@
+"""A small help desk that serves the Ticket Skips API, to try the ``skips`` app."""
