@@ -21,7 +21,7 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
-from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import ValidationError
@@ -36,6 +36,7 @@ from skips.exceptions import (
 from skips.models import Skip, get_ticket_model
 from skips.pagination import OffsetPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
+from skips.renderers import SkipsBrowsableAPIRenderer
 from skips.serializers import MAX_ID, SkipSerializer
 
 SORT_ORDERS = ("asc", "desc")
@@ -54,7 +55,7 @@ class SkipsAPIView(generics.GenericAPIView):
 
     serializer_class = SkipSerializer
     pagination_class = OffsetPagination
-    renderer_classes = (JSONRenderer, BrowsableAPIRenderer)
+    renderer_classes = (JSONRenderer, SkipsBrowsableAPIRenderer)
     parser_classes = (JSONParser,)
     filter_backends = ()
     #: Permissions for reading (any of them) and for recording a skip.

@@ -88,6 +88,8 @@ def test_browsable_api_for_a_logged_in_user(agent: Any) -> None:
     assert response.status_code == 200
     assert response["Content-Type"].startswith("text/html")
     assert b"skips" in response.content
+    # The POST form holds the envelope, not the bare serializer fields.
+    assert b"&quot;skip&quot;: {" in response.content
     # The suffix still means JSON.
     assert c.get("/api/v2/skips.json", HTTP_ACCEPT="text/html")["Content-Type"] == (
         "application/json"
