@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -238,7 +239,8 @@ def _custom_fields(rng: random.Random) -> dict[int, str]:
     }
 
 
-def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
+def _weighted(rng: random.Random, weights: Mapping[Any, float]) -> Any:
+    """One key of ``weights``, drawn in proportion to its value."""
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
