@@ -59,7 +59,7 @@ class TokenBasicAuthentication(authentication.BaseAuthentication):
         except (binascii.Error, UnicodeDecodeError) as e:
             raise _failed() from e
         name, sep, secret = decoded.partition(":")
-        if not sep or not name or not secret:
+        if not sep or not name or not secret or "\x00" in decoded:
             raise _failed()
         if name.endswith(TOKEN_SUFFIX):
             user = self.authenticate_token(name[: -len(TOKEN_SUFFIX)], secret)
@@ -101,7 +101,7 @@ class BearerTokenAuthentication(authentication.TokenAuthentication):
     keyword = "Bearer"
 
     def authenticate_credentials(self, key: str) -> tuple[Any, None]:
-        user = conf.TOKEN_USER(key)
+        user = conf.TOKEN_USER(key) if "\x00" not in key else None
         if not _usable(user):
             raise _failed()
         return user, None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.apps import apps as django_apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
@@ -54,7 +56,7 @@ class Skip(models.Model):
     reason = models.CharField(_("reason"), max_length=REASON_MAX_LENGTH, blank=True, default="")
     # A default rather than auto_now_add, so that a host can import history.
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     objects = SkipQuerySet.as_manager()
 
@@ -73,3 +75,11 @@ class Skip(models.Model):
 
     def __repr__(self) -> str:
         return f"<Skip id={self.pk} ticket_id={self.ticket_id} user_id={self.user_id}>"
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        # A new skip's two timestamps are equal, as the reference shows them.
+        self.updated_at = self.created_at if self._state.adding else timezone.now()
+        update_fields = kwargs.get("update_fields")
+        if update_fields is not None and "updated_at" not in update_fields:
+            kwargs["update_fields"] = {*update_fields, "updated_at"}
+        super().save(*args, **kwargs)

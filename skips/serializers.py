@@ -165,11 +165,12 @@ class SkipSerializer(serializers.ModelSerializer):
     def ticket_queryset(cls) -> models.QuerySet:
         """Tickets with what the ticket serializer reads, and ``_skips_archived``."""
         serializer = cls.get_ticket_serializer_class()
-        queryset = (
-            get_ticket_model()
-            ._default_manager.select_related(*getattr(serializer, "select_related", ()))
-            .prefetch_related(*getattr(serializer, "prefetch_related", ()))
+        queryset = get_ticket_model()._default_manager.prefetch_related(
+            *getattr(serializer, "prefetch_related", ())
         )
+        joins = getattr(serializer, "select_related", ())
+        if joins:  # select_related() with no names would join every foreign key
+            queryset = queryset.select_related(*joins)
         q = archived_q()
         if q is not None:
             queryset = queryset.annotate(

@@ -70,7 +70,6 @@ def as_user() -> Any:
     return client_for
 
 
-
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     """Under CI=true a skipped test fails: nothing the tests need may be missing."""

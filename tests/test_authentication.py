@@ -382,23 +382,12 @@ def test_every_failure_has_the_same_body_and_header(
     assert content == b'{"error":"Couldn\'t authenticate you"}'
 
 
-ON_POSTGRESQL = "postgresql" in settings.DATABASES["default"]["ENGINE"]
-ON_SQLITE = "sqlite" in settings.DATABASES["default"]["ENGINE"]
-NUL_BUG = (
-    "BUG: a NUL character in the decoded credentials goes straight into a database "
-    "query (skips.authentication.authtoken_user, used by both Basic and Bearer); "
-    "PostgreSQL refuses it with "
-    "DataError, so the answer is a 500 instead of the 401"
-)
-
-
 def nul_key(user: Any) -> str:
     key = key_of(user)
     return key[:20] + "\x00" + key[21:]
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(ON_POSTGRESQL, strict=True, reason=NUL_BUG)
 @pytest.mark.parametrize(
     "authorization",
     [
@@ -422,15 +411,6 @@ def test_nul_in_the_email_is_the_same_401(agent: Any) -> None:
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    ON_POSTGRESQL or ON_SQLITE,
-    strict=True,
-    reason="BUG: TokenBasicAuthentication.authenticate_password looks the Basic name up "
-    "with email__iexact as given, NUL included. On SQLite, LIKE stops at the NUL, so "
-    "'agent@example.com\\x00junk' finds agent@example.com and the login succeeds (200) "
-    "under a name that is not the user's email; on PostgreSQL the query raises "
-    "DataError (500)",
-)
 @override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True)
 def test_nul_in_the_email_is_the_same_401_with_passwords(agent: Any) -> None:
     response = api(b64_basic(f"{agent.email}\x00junk:{PASSWORD}")).get(LIST)

@@ -172,12 +172,6 @@ def test_archived_tickets_field_error_names_the_model_and_field() -> None:
     assert "'no_such_field'" in message.msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: skips.checks.check_archived_tickets only checks the first part of a "
-    "lookup, so a missing field behind a relation passes the check and every list "
-    "then fails with FieldError",
-)
 def test_archived_tickets_missing_field_behind_a_relation_is_e004() -> None:
     messages = skips_messages(SKIPS_ARCHIVED_TICKETS="owner__no_such_field")
     assert_only_error(messages, "skips.E004")
@@ -241,12 +235,6 @@ def test_each_bad_authentication_class_is_reported() -> None:
     assert "'skips.permissions.IsAgent'" in messages[1].msg
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: skips.checks._import returns None for a None entry and "
-    "check_authentication then skips it (`cls is not None`), so [None] passes the "
-    "check while every request then fails with TypeError",
-)
 def test_none_among_authentication_classes_is_e005() -> None:
     messages = skips_messages(SKIPS_AUTHENTICATION_CLASSES=[None])
     assert_only_error(messages, "skips.E005")
@@ -329,12 +317,6 @@ def test_every_bad_setting_is_reported_together() -> None:
     ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="BUG: skips.checks.check_authentication returns early when "
-    "SKIPS_AUTHENTICATION_CLASSES is not a list, so a bad SKIPS_TOKEN_USER "
-    "(skips.E006) is not reported alongside it",
-)
 def test_a_non_list_authentication_classes_does_not_hide_a_bad_token_user() -> None:
     messages = skips_messages(SKIPS_AUTHENTICATION_CLASSES="x", SKIPS_TOKEN_USER=NOT_CALLABLE)
     assert sorted(m.id for m in messages) == ["skips.E005", "skips.E006"]

@@ -226,3 +226,19 @@ def test_no_signal_when_invalid(agent: Any) -> None:
         assert len(received) == 1
     finally:
         skip_recorded.disconnect(receiver)
+
+
+def test_create_reads_the_ticket_once_without_stray_joins(agent: Any) -> None:
+    """The ticket is read once (existence, archived state and the embedded object)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    case = CaseFactory()
+    c = client_for(agent)
+    with CaptureQueriesContext(connection) as queries:
+        response = c.post_json("/api/v2/skips", {"skip": {"ticket_id": case.pk}})
+    assert response.status_code == 201
+    ticket_reads = [q["sql"] for q in queries if 'FROM "testapp_case"' in q["sql"]]
+    assert len(ticket_reads) == 1
+    # The case serializer joins its owner, and nothing else.
+    assert ticket_reads[0].count("JOIN") == 1

@@ -121,3 +121,14 @@ def test_indexes_serve_every_list() -> None:
     assert ("created_at", "id") in indexed
     assert ("user", "created_at", "id") in indexed
     assert ("ticket", "created_at", "id") in indexed
+
+
+def test_new_skip_timestamps_are_equal_and_updates_move_updated_at(agent: Any) -> None:
+    skip = Skip.objects.record(user=agent, ticket=CaseFactory())
+    assert skip.updated_at == skip.created_at
+    skip.refresh_from_db()
+    assert skip.updated_at == skip.created_at
+    skip.reason = "Changed my mind"
+    skip.save(update_fields=["reason"])
+    skip.refresh_from_db()
+    assert skip.updated_at > skip.created_at

@@ -41,7 +41,12 @@ class Migration(migrations.Migration):
                         default=django.utils.timezone.now, editable=False, verbose_name="created at"
                     ),
                 ),
-                ("updated_at", models.DateTimeField(auto_now=True, verbose_name="updated at")),
+                (
+                    "updated_at",
+                    models.DateTimeField(
+                        default=django.utils.timezone.now, editable=False, verbose_name="updated at"
+                    ),
+                ),
                 (
                     "ticket",
                     models.ForeignKey(
