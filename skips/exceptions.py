@@ -7,13 +7,17 @@ Every error body has ``error`` (a short name) and, but for 401, a
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
+
+logger = logging.getLogger("skips")
 
 FORBIDDEN_DESCRIPTION = (
     "You do not have access to this page. Please contact the account owner of this "
@@ -50,6 +54,15 @@ class RequestTooLarge(SkipsAPIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     error = "RecordInvalid"
+
+
+class ServiceUnavailable(SkipsAPIException):
+    """The database could not be reached; the request changed nothing."""
+
+    status_code = status.HTTP_503_SERVICE_UNAVAILABLE
+    default_detail = "The service is briefly unavailable. Please try again."
+    error = "ServiceUnavailable"
+    wait = 1
 
 
 class RecordInvalid(exceptions.APIException):
@@ -118,6 +131,9 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
+    elif isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("Database unavailable: %s", exc)
+        exc = ServiceUnavailable()
     if not isinstance(exc, exceptions.APIException):
         return None
 
