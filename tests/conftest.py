@@ -8,6 +8,7 @@ import pytest
 from rest_framework.test import APIClient
 
 from tests import factories
+from tests.live import live  # noqa: F401  (a session fixture)
 
 
 def token_of(user: Any) -> str:

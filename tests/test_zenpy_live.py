@@ -6,14 +6,6 @@ by its own ``demo`` command: this also proves the README's demo path.
 
 from __future__ import annotations
 
-import os
-import socket
-import sqlite3
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,7 +15,8 @@ requests = pytest.importorskip("requests")
 
 from zenpy.lib.api_objects import Skip as ZenpySkip  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.live import Live  # noqa: E402
+
 REFERENCE_TICKET_KEYS = [
     "assignee_id",
     "collaborator_ids",
@@ -59,90 +52,15 @@ REFERENCE_TICKET_KEYS = [
 pytestmark = pytest.mark.live
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def client(live: Live, username: str) -> Any:
+    _, email, key = live.user(username)
+    return zenpy.Zenpy(subdomain="local", email=email, token=key)
 
 
-class Live:
-    def __init__(self, db_path: Path, port: int) -> None:
-        self.db_path = db_path
-        self.port = port
-        self.base = f"http://127.0.0.1:{port}"
-
-    def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
-        with sqlite3.connect(self.db_path) as db:
-            return db.execute(query, args).fetchall()
-
-    def user(self, username: str) -> tuple[int, str, str]:
-        """(id, email, token key) of a demo user."""
-        ((pk, email, key),) = self.sql(
-            "SELECT u.id, u.email, t.key FROM auth_user u JOIN authtoken_token t"
-            " ON t.user_id = u.id WHERE u.username = ?",
-            username,
-        )
-        return pk, email, key
-
-    def client(self, username: str) -> Any:
-        _, email, key = self.user(username)
-        return zenpy.Zenpy(subdomain="local", email=email, token=key)
-
-    def visible_skip_ids(self, where: str = "1=1", *args: Any) -> set[int]:
-        rows = self.sql(
-            "SELECT s.id FROM skips_skip s JOIN helpdesk_ticket t ON t.id = s.ticket_id"
-            f" WHERE NOT t.is_archived AND {where}",
-            *args,
-        )
-        return {row[0] for row in rows}
-
-
-@pytest.fixture(scope="module")
-def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    db_path = tmp_path_factory.mktemp("live") / "example.sqlite3"
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"sqlite:///{db_path}",
-        "DJANGO_DEBUG": "0",
-        "PYTHONUNBUFFERED": "1",
-    }
-    env.pop("DJANGO_SETTINGS_MODULE", None)
-    manage = [sys.executable, str(ROOT / "manage.py")]
-    # The README's demo, minus serving; twice, as seeding must be idempotent.
-    for _ in range(2):
-        subprocess.run(
-            [*manage, "demo", "--no-serve"], env=env, cwd=ROOT, check=True, capture_output=True
-        )
-    port = free_port()
-    server = subprocess.Popen(
-        [*manage, "runserver", f"127.0.0.1:{port}", "--noreload"],
-        env=env,
-        cwd=ROOT,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or server.poll() is not None:
-                    raise RuntimeError("the example project did not start") from None
-                time.sleep(0.2)
-        old = {k: os.environ.get(k) for k in ("ZENPY_FORCE_NETLOC", "ZENPY_FORCE_SCHEME")}
-        os.environ["ZENPY_FORCE_NETLOC"] = f"127.0.0.1:{port}"
-        os.environ["ZENPY_FORCE_SCHEME"] = "http"
-        yield Live(db_path, port)
-    finally:
-        for key, value in old.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        server.terminate()
-        server.wait(timeout=10)
+@pytest.fixture(autouse=True)
+def zenpy_points_at_live(live: Live, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZENPY_FORCE_NETLOC", f"127.0.0.1:{live.port}")
+    monkeypatch.setenv("ZENPY_FORCE_SCHEME", "http")
 
 
 def test_seeding_is_idempotent_and_realistic(live: Live) -> None:
@@ -155,7 +73,7 @@ def test_seeding_is_idempotent_and_realistic(live: Live) -> None:
 
 
 def test_zenpy_lists_every_skip_over_every_page(live: Live) -> None:
-    listed = [skip.id for skip in live.client("supervisor").skips()]
+    listed = [skip.id for skip in client(live, "supervisor").skips()]
     assert len(listed) == len(set(listed))
     assert set(listed) == live.visible_skip_ids()
     assert len(listed) > 200
@@ -163,22 +81,22 @@ def test_zenpy_lists_every_skip_over_every_page(live: Live) -> None:
 
 def test_zenpy_agent_sees_only_their_own(live: Live) -> None:
     agent_id, _, _ = live.user("agent1")
-    listed = {skip.id for skip in live.client("agent1").skips()}
+    listed = {skip.id for skip in client(live, "agent1").skips()}
     assert listed == live.visible_skip_ids("s.user_id = ?", agent_id)
     assert listed
 
 
 def test_zenpy_user_and_ticket_lists(live: Live) -> None:
     agent_id, _, _ = live.user("agent2")
-    client = live.client("supervisor")
-    by_user = {skip.id for skip in client.users.skips(user=agent_id)}
+    supervisor = client(live, "supervisor")
+    by_user = {skip.id for skip in supervisor.users.skips(user=agent_id)}
     assert by_user == live.visible_skip_ids("s.user_id = ?", agent_id)
     ((ticket_id, _),) = live.sql(
         "SELECT s.ticket_id, COUNT(*) c FROM skips_skip s JOIN helpdesk_ticket t"
         " ON t.id = s.ticket_id WHERE NOT t.is_archived GROUP BY s.ticket_id"
         " ORDER BY c DESC, s.ticket_id LIMIT 1"
     )
-    by_ticket = {skip.id for skip in client.tickets.skips(ticket=ticket_id)}
+    by_ticket = {skip.id for skip in supervisor.tickets.skips(ticket=ticket_id)}
     assert by_ticket == live.visible_skip_ids("s.ticket_id = ?", ticket_id)
     assert by_ticket
 
@@ -188,7 +106,7 @@ def test_zenpy_creates_a_skip_and_reads_its_ticket(live: Live) -> None:
     ((ticket_id, subject, status),) = live.sql(
         "SELECT id, subject, status FROM helpdesk_ticket WHERE NOT is_archived ORDER BY id LIMIT 1"
     )
-    created = live.client("agent3").skips.create(
+    created = client(live, "agent3").skips.create(
         ZenpySkip(ticket_id=ticket_id, reason="I have no idea.")
     )
     assert created.id
