@@ -1,16 +1,24 @@
 """Pagination of the skips lists, as the reference service pages them.
 
-Offset style: ``page`` (from 1) and ``per_page`` (1..100, default 100); the
-answer carries ``next_page``, ``previous_page`` (absolute URLs or null) and
-``count``. A request reaching past the first 10,000 records is refused: cursor
-pagination is the way through longer lists.
+Two styles, chosen by the request (:class:`SkipsPagination`):
+
+- Cursor (recommended), when ``page[size]``, ``page[after]`` or ``page[before]``
+  is present: a keyset on (``created_at``, ``id``) in the requested order, with
+  opaque signed cursors; the answer carries ``meta`` and ``links``.
+- Offset otherwise: ``page`` (from 1) and ``per_page`` (1..100, default 100); the
+  answer carries ``next_page``, ``previous_page`` and ``count``. A request
+  reaching past the first 10,000 records is refused: cursors go further.
 """
 
 from __future__ import annotations
 
+import datetime
+import hashlib
 from collections import OrderedDict
 from typing import Any
 
+from django.core import signing
+from django.db.models import Q
 from rest_framework.pagination import BasePagination
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -90,3 +98,148 @@ class OffsetPagination(BasePagination):
                 ]
             )
         )
+
+
+class CursorError(InvalidPaginationParameter):
+    default_detail = "The cursor is not valid for this request."
+
+
+def cursor_scope(request: Request, view: Any, sort_order: str) -> str:
+    """What a cursor is bound to: the endpoint, its path ids, the user and the order."""
+    match = getattr(request, "resolver_match", None)
+    kwargs = sorted((k, str(v)) for k, v in (view.kwargs if view else {}).items() if k != "format")
+    route = getattr(match, "url_name", "") or ""
+    raw = f"{route.removesuffix('-json')}|{kwargs}|{request.user.pk}|{sort_order}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def encode_cursor(created_at: datetime.datetime, pk: int, scope: str) -> str:
+    """An opaque, signed cursor for the position (``created_at``, ``pk``) in ``scope``."""
+    micros = (created_at - EPOCH) // datetime.timedelta(microseconds=1)
+    return signing.dumps([micros, pk, scope], salt=CURSOR_SALT)
+
+
+def decode_cursor(value: str, scope: str, name: str) -> tuple[datetime.datetime, int]:
+    """The position in ``value``; any forged, truncated or foreign cursor is a 400."""
+    try:
+        micros, pk, cursor_scope_ = signing.loads(value, salt=CURSOR_SALT)
+        if cursor_scope_ != scope or type(micros) is not int or type(pk) is not int:
+            raise ValueError("cursor of another request")
+        return EPOCH + datetime.timedelta(microseconds=micros), pk
+    except (signing.BadSignature, ValueError, TypeError, OverflowError) as e:
+        raise CursorError(f"{name} is not a valid cursor for this request") from e
+
+
+EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
+CURSOR_SALT = "skips.pagination.cursor"
+
+
+class CursorPagination(BasePagination):
+    """``page[size]``, ``page[after]``, ``page[before]``: a keyset on (created_at, id).
+
+    No OFFSET, so a page deep in a long list costs what the first page costs,
+    and ties on ``created_at`` (to the microsecond) are ordered by ``id``.
+    """
+
+    envelope = "skips"
+    size_param = "page[size]"
+    after_param = "page[after]"
+    before_param = "page[before]"
+    default_page_size = 100
+    max_page_size = 100
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        self.request = request
+        self.page_size = int_param(
+            request, self.size_param, self.default_page_size, 1, self.max_page_size
+        )
+        after = single_param(request, self.after_param)
+        before = single_param(request, self.before_param)
+        if after is not None and before is not None:
+            raise InvalidPaginationParameter(
+                f"{self.after_param} and {self.before_param} can't be used together"
+            )
+        self.descending = view is not None and view.get_sort_order() == "desc"
+        self.scope = cursor_scope(request, view, "desc" if self.descending else "asc")
+        self.given = after if after is not None else before
+        self.backwards = before is not None
+        if self.given is not None:
+            position = decode_cursor(
+                self.given, self.scope, self.before_param if self.backwards else self.after_param
+            )
+            queryset = queryset.filter(self._beyond(position))
+        if self.backwards:
+            queryset = queryset.reverse()
+        rows = list(queryset[: self.page_size + 1])
+        self.more = len(rows) > self.page_size  # more rows in the direction of the walk
+        self.page = rows[: self.page_size]
+        if self.backwards:
+            self.page.reverse()
+        return self.page
+
+    def _beyond(self, position: tuple[datetime.datetime, int]) -> Q:
+        """Rows strictly past ``position`` in the walk's direction."""
+        created_at, pk = position
+        later = self.descending == self.backwards
+        op = "gt" if later else "lt"
+        # The redundant bound lets the database range-scan the (…, created_at, id) index.
+        return Q(**{f"created_at__{op}e": created_at}) & (
+            Q(**{f"created_at__{op}": created_at}) | Q(**{f"id__{op}": pk})
+        )
+
+    def cursor(self, skip: Any) -> str:
+        return encode_cursor(skip.created_at, skip.pk, self.scope)
+
+    def link(self, param: str, cursor: str | None) -> str | None:
+        if cursor is None:
+            return None
+        url = self.request.build_absolute_uri()
+        for name in (self.after_param, self.before_param, "page", "per_page"):
+            url = remove_query_param(url, name)
+        url = replace_query_param(url, param, cursor)
+        return replace_query_param(url, self.size_param, self.page_size)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        first = self.cursor(self.page[0]) if self.page else None
+        last = self.cursor(self.page[-1]) if self.page else None
+        if self.backwards:
+            next_cursor = last or self.given
+            prev_cursor = first if self.more else None
+        else:
+            next_cursor = last if self.more else None
+            prev_cursor = (first or self.given) if self.given is not None else None
+        return Response(
+            {
+                self.envelope: data,
+                "meta": {
+                    "has_more": next_cursor is not None,
+                    "after_cursor": last,
+                    "before_cursor": first,
+                },
+                "links": {
+                    "next": self.link(self.after_param, next_cursor),
+                    "prev": self.link(self.before_param, prev_cursor),
+                },
+            }
+        )
+
+
+class SkipsPagination(BasePagination):
+    """Cursor pagination when the request names a cursor parameter, else offset pages."""
+
+    cursor_class = CursorPagination
+    offset_class = OffsetPagination
+
+    def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
+        params = request.query_params
+        cursor_params = (
+            self.cursor_class.size_param,
+            self.cursor_class.after_param,
+            self.cursor_class.before_param,
+        )
+        style = self.cursor_class if any(p in params for p in cursor_params) else self.offset_class
+        self.style = style()
+        return self.style.paginate_queryset(queryset, request, view)
+
+    def get_paginated_response(self, data: Any) -> Response:
+        return self.style.get_paginated_response(data)

@@ -33,8 +33,9 @@ from skips.exceptions import (
     RequestTooLarge,
     exception_handler,
 )
+from skips.filters import SkipFilter, SkipFilterBackend
 from skips.models import Skip, get_ticket_model
-from skips.pagination import OffsetPagination, single_param
+from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
 from skips.renderers import SkipsBrowsableAPIRenderer
 from skips.serializers import MAX_ID, SkipSerializer
@@ -54,10 +55,11 @@ class SkipsAPIView(generics.GenericAPIView):
     """Base of the skips views: the app's authentication, errors and envelopes."""
 
     serializer_class = SkipSerializer
-    pagination_class = OffsetPagination
+    pagination_class = SkipsPagination
     renderer_classes = (JSONRenderer, SkipsBrowsableAPIRenderer)
     parser_classes = (JSONParser,)
-    filter_backends = ()
+    filter_backends = (SkipFilterBackend,)
+    filterset_class = SkipFilter
     #: Permissions for reading (any of them) and for recording a skip.
     read_permission_classes: tuple[type[BasePermission], ...] = (IsAgent, HasReportsAccess)
     create_permission_classes: tuple[type[BasePermission], ...] = (IsAgent,)
