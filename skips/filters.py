@@ -61,6 +61,10 @@ class StrictBooleanField(forms.Field):
             raise forms.ValidationError("Enter true or false.", code="invalid") from e
 
 
+class StrictBooleanFilter(django_filters.Filter):
+    field_class = StrictBooleanField
+
+
 class UTCDateTimeFilter(django_filters.Filter):
     field_class = UTCDateTimeField
 
@@ -86,7 +90,7 @@ class SkipFilter(django_filters.FilterSet):
     reason = django_filters.CharFilter(
         field_name="reason", lookup_expr="icontains", max_length=REASON_MAX_LENGTH
     )
-    has_reason = django_filters.Filter(field_class=StrictBooleanField, method="filter_has_reason")
+    has_reason = StrictBooleanFilter(method="filter_has_reason")
 
     class Meta:
         model = Skip
