@@ -325,8 +325,10 @@ class SkipViewSet(viewsets.ModelViewSet):
             data = {**data, "ticket_id": self.kwargs["ticket_id"]}
         serializer = self.get_serializer(data=data)
         serializer.is_valid(raise_exception=True)
-        serializer.save(user=request.user)
-        return Response({"skip": serializer.data}, status=status.HTTP_201_CREATED)
+        skip = serializer.save(user=request.user)
+        # Read it back with the list's prefetches, so that it renders like a listed skip.
+        saved = self.get_serializer(self.get_queryset().get(pk=skip.pk))
+        return Response({"skip": saved.data}, status=status.HTTP_201_CREATED)
 
 
 _SUFFIX = r"(?:\.json)?$"
