@@ -6,7 +6,8 @@
 For each list (``skips``, ``tickets/{id}/skips`` of the ticket with the most
 skips, ``users/{id}/skips`` of the agent with the most) and each sort order it
 times the cursor page (``page[size]=100``) at the start of the list, at its
-middle and at its end, and the deepest offset page the API allows
+middle and at its end, the first offset page (``per_page=100``, which counts
+the whole list) and the deepest offset page the API allows
 (``per_page=100&page=100``). Times are medians of ``--repeat`` requests through
 the test client, as the data set's supervisor.
 
@@ -276,15 +277,16 @@ def probes(prober: Prober, ticket_id: int, user_id: int) -> Iterator[Probe]:
                 ):
                     probe.note = f"page does not start at skip {expected}: cursor mismatch"
                 yield probe
-            # The deepest offset page the API allows.
-            probe = Probe(list_name, order, f"offset, page {DEEPEST_OFFSET_PAGE}", "")
-            if count >= (DEEPEST_OFFSET_PAGE - 1) * PAGE:
-                query = {"per_page": PAGE, "page": DEEPEST_OFFSET_PAGE, "sort_order": order}
-                probe.path = f"{path}?{urlencode(query)}"
-                prober.run(probe)
-            else:
-                probe.note = f"n/a: only {count:,} skips"
-            yield probe
+            # The first offset page (it counts the whole list), and the deepest allowed.
+            for number in (1, DEEPEST_OFFSET_PAGE):
+                probe = Probe(list_name, order, f"offset, page {number}", "")
+                if count > (number - 1) * PAGE:
+                    query = {"per_page": PAGE, "page": number, "sort_order": order}
+                    probe.path = f"{path}?{urlencode(query)}"
+                    prober.run(probe)
+                else:
+                    probe.note = f"n/a: only {count:,} skips"
+                yield probe
 
 
 def report(results: Sequence[Probe], show_plans: bool) -> str:
