@@ -1,33 +1,397 @@
-"""Admin of skips: supervisors browse who skipped what."""
+"""Admin of skips: supervisors browse who skipped what, and read the skips report.
+
+- :class:`SkipAdmin`: the changelist (filters, search, a date drill-down, a
+  CSV export), a read-only page per skip, and the report page. Skips are
+  records: nobody adds or edits one here; deleting needs ``skips.delete_skip``;
+  seeing any of it needs staff status and ``skips.view_skip``, as everywhere in
+  Django's admin.
+- :class:`SkipInline`: the newest skips of a ticket or of a user, read-only,
+  for the host's ticket and user admins.
+
+Nothing here imports the host's models: the ticket is
+``Skip._meta.get_field("ticket").related_model`` and the user is
+``get_user_model()``, searched by its ``USERNAME_FIELD``.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.contrib import admin
-from django.http import HttpRequest
+from django.contrib.admin.utils import quote
+from django.contrib.auth import get_user_model
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.db.models import Model, QuerySet
+from django.forms.models import BaseInlineFormSet
+from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import NoReverseMatch, URLPattern, path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.html import format_html
+from django.utils.http import urlencode
 from django.utils.text import Truncator
+from django.utils.timesince import timesince, timeuntil
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from skips.admin_changelist import ExportChangeList, SkipChangeList, SkipPaginator
+from skips.admin_export import CHUNK_SIZE, csv_response, csv_rows, skip_columns, user_field_names
+from skips.admin_filters import (
+    AgentFilter,
+    ArchivedFilter,
+    CreatedDateFilter,
+    HasReasonFilter,
+    fk_filter_parameter,
+    user_label,
+)
 from skips.models import Skip
+from skips.serializers import format_timestamp
+
+#: Field names tried, in order, for a ticket's title.
+TITLE_FIELDS = ("subject", "title")
+#: Field names of a user's name, searched when the user model has them.
+USER_NAME_FIELDS = ("first_name", "last_name", "full_name", "name")
 
 
-@admin.register(Skip)
-class SkipAdmin(admin.ModelAdmin):
-    list_display = ("id", "created_at", "user", "ticket_id", "short_reason")
-    list_select_related = ("user",)
-    raw_id_fields = ("user", "ticket")
-    readonly_fields = ("user", "ticket", "reason", "created_at", "updated_at")
-    search_fields = ("reason",)
-    date_hierarchy = "created_at"
-    show_full_result_count = False
+def time_ago(value: Any, now: Any = None) -> str:
+    """``3 hours ago``, ``just now``, or ``in 2 minutes`` for a clock ahead of ours."""
+    now = now or timezone.now()
+    if value > now:
+        return gettext("in %(delta)s") % {"delta": timeuntil(value, now, depth=1)}
+    if (now - value).total_seconds() < 60:
+        return gettext("just now")
+    return gettext("%(delta)s ago") % {"delta": timesince(value, now, depth=1)}
+
+
+def ticket_title_field(model: type[Model]) -> str | None:
+    """The first of ``subject`` and ``title`` that the ticket model has, or None."""
+    for name in TITLE_FIELDS:
+        try:
+            model._meta.get_field(name)
+        except FieldDoesNotExist:
+            continue
+        return name
+    return None
+
+
+class SkipDisplayMixin:
+    """How a skip's time, agent, ticket and reason look in the admin, with links."""
+
+    admin_site: admin.AdminSite
+    #: The ticket field shown (and searched) as its title; None: the first of
+    #: ``subject`` and ``title`` the ticket model has, else ``str(ticket)``.
+    ticket_title_field: str | None = None
+    #: Characters of the reason shown in lists.
+    reason_length = 80
+
+    def get_ticket_title_field(self) -> str | None:
+        if self.ticket_title_field:
+            return self.ticket_title_field
+        return ticket_title_field(Skip._meta.get_field("ticket").related_model)  # type: ignore[arg-type]
+
+    def admin_change_url(self, obj: Model) -> str | None:
+        """The admin page of ``obj`` on this site, when its model is registered."""
+        opts = obj._meta
+        if not self.admin_site.is_registered(type(obj)):
+            return None
+        try:
+            return reverse(
+                f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
+                args=[quote(obj.pk)],
+            )
+        except NoReverseMatch:
+            return None
+
+    def skips_changelist_url(self, **params: Any) -> str:
+        url = reverse(f"{self.admin_site.name}:skips_skip_changelist")
+        return f"{url}?{urlencode(params)}" if params else url
+
+    def ticket_text(self, ticket: Model) -> str:
+        name = self.get_ticket_title_field()
+        if name is None:
+            return str(ticket)
+        return f"#{ticket.pk} {getattr(ticket, name)}"
+
+    @admin.display(description=_("when"), ordering="created_at")
+    def when(self, skip: Skip) -> str:
+        local = timezone.localtime(skip.created_at) if timezone.is_aware(skip.created_at) else None
+        shown = date_format(local or skip.created_at, "DATETIME_FORMAT")
+        return format_html(
+            '<time datetime="{}" title="{}">{}</time><br><span class="quiet">{}</span>',
+            format_timestamp(skip.created_at),
+            format_timestamp(skip.created_at),
+            shown,
+            time_ago(skip.created_at),
+        )
+
+    @admin.display(description=_("agent"))
+    def agent(self, skip: Skip) -> str:
+        user = skip.user
+        name = user_label(user)
+        _login, email_field = user_field_names()
+        email = getattr(user, email_field, "") if email_field else ""
+        url = self.admin_change_url(user)
+        shown = format_html('<a href="{}">{}</a>', url, name) if url else name
+        if email and email != name:
+            return format_html('{}<br><span class="quiet">{}</span>', shown, email)
+        return format_html("{}", shown)
+
+    @admin.display(description=_("ticket"))
+    def ticket_display(self, skip: Skip) -> str:
+        text = self.ticket_text(skip.ticket)
+        url = self.admin_change_url(skip.ticket)
+        return format_html('<a href="{}">{}</a>', url, text) if url else text
 
     @admin.display(description=_("reason"))
     def short_reason(self, skip: Skip) -> str:
-        return Truncator(skip.reason).chars(80)
+        if not skip.reason:
+            return self.admin_site.empty_value_display
+        short = Truncator(skip.reason).chars(self.reason_length)
+        if short == skip.reason:
+            return skip.reason
+        return format_html('<span title="{}">{}</span>', skip.reason, short)
+
+
+@admin.register(Skip)
+class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
+    """The skips changelist, a read-only page per skip, the CSV export and the report."""
+
+    list_display = ("id", "when", "agent", "ticket_display", "short_reason")
+    list_filter = (CreatedDateFilter, AgentFilter, HasReasonFilter, ArchivedFilter)
+    list_select_related = ("user", "ticket")
+    sortable_by = ("id", "when")
+    raw_id_fields = ("user", "ticket")
+    date_hierarchy = "created_at"
+    paginator = SkipPaginator
+    show_full_result_count = False
+    show_facets = admin.ShowFacets.NEVER
+    actions = ("export_csv",)
+    change_list_template = "skips/admin/change_list.html"
+    report_template = "skips/admin/report.html"
+    fields = (
+        "id",
+        "when",
+        "agent",
+        "ticket_display",
+        "reason",
+        "created_at_utc",
+        "updated_at_utc",
+        "elsewhere",
+    )
+    readonly_fields = fields
+    search_help_text = _(
+        "Reason, ticket number or title, agent's login, email or name. "
+        "Several words must all match."
+    )
+    #: User fields searched; None: the login field, the email field and the name fields it has.
+    user_search_fields: Sequence[str] | None = None
+    #: Rows written at a time by the CSV export.
+    export_chunk_size = CHUNK_SIZE
+    #: Prefix exported text that a spreadsheet would read as a formula with ``'``.
+    #: Off, so that the file holds the API's values exactly.
+    export_guard_formulas = False
+    #: Days in the report when none are chosen, and at most.
+    report_days = 30
+    report_max_days = 366
+
+    class Media:
+        css = {"all": ("skips/admin/skips.css",)}
+
+    # Permissions: skips are records, not documents.
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    # The changelist
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[SkipChangeList]:
+        if getattr(request, "_skips_export", False):
+            return ExportChangeList
+        return SkipChangeList
+
+    def get_search_fields(self, request: HttpRequest) -> list[str]:
+        if self.search_fields:
+            return list(self.search_fields)
+        fields = ["reason"]
+        title = self.get_ticket_title_field()
+        if title:
+            fields.append(f"ticket__{title}")
+        fields.extend(f"user__{name}" for name in self.get_user_search_fields())
+        return fields
+
+    def get_user_search_fields(self) -> list[str]:
+        if self.user_search_fields is not None:
+            return list(self.user_search_fields)
+        user_model = get_user_model()
+        login, email = user_field_names()
+        names = [login, *([email] if email else [])]
+        for name in USER_NAME_FIELDS:
+            try:
+                user_model._meta.get_field(name)
+            except FieldDoesNotExist:
+                continue
+            names.append(name)
+        return list(dict.fromkeys(names))
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet, search_term: str
+    ) -> tuple[QuerySet, bool]:
+        """The text search, and a ticket number (``123`` or ``#123``) matching its skips."""
+        found, may_have_duplicates = super().get_search_results(request, queryset, search_term)
+        number = search_term.strip().removeprefix("#")
+        if number.isascii() and number.isdigit() and len(number) <= 18:
+            found = found | queryset.filter(ticket_id=int(number))
+        return found, may_have_duplicates
+
+    # The read-only page of a skip
+
+    @admin.display(description=_("created at (API, UTC)"))
+    def created_at_utc(self, skip: Skip) -> str | None:
+        return format_timestamp(skip.created_at)
+
+    @admin.display(description=_("updated at (API, UTC)"))
+    def updated_at_utc(self, skip: Skip) -> str | None:
+        return format_timestamp(skip.updated_at)
+
+    @admin.display(description=_("see also"))
+    def elsewhere(self, skip: Skip) -> str:
+        return format_html(
+            '<a href="{}">{}</a> · <a href="{}">{}</a>',
+            self.skips_changelist_url(**{fk_filter_parameter("ticket"): skip.ticket_id}),
+            gettext("Every skip of this ticket"),
+            self.skips_changelist_url(**{fk_filter_parameter("user"): skip.user_id}),
+            gettext("Every skip by this agent"),
+        )
+
+    # The CSV export: an action on the selected skips (or all of the filtered
+    # list, with "select all"), and a link that exports the filtered list.
+
+    def csv_export_response(self, queryset: QuerySet) -> HttpResponseBase:
+        columns = skip_columns(self.get_ticket_title_field())
+        lines = csv_rows(
+            queryset,
+            columns,
+            chunk_size=self.export_chunk_size,
+            guard_formulas=self.export_guard_formulas,
+        )
+        return csv_response(lines)
+
+    @admin.action(description=_("Export the selected skips as CSV"), permissions=["view"])
+    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
+        return self.csv_export_response(queryset)
+
+    def export_view(self, request: HttpRequest) -> HttpResponseBase:
+        """The changelist's skips (filters, search, order of the query string) as CSV."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        request._skips_export = True  # type: ignore[attr-defined]
+        try:
+            changelist = self.get_changelist_instance(request)
+        except admin.options.IncorrectLookupParameters:
+            return HttpResponseRedirect(self.skips_changelist_url(e=1))
+        return self.csv_export_response(changelist.queryset)
+
+    # The report
+
+    def report_view(self, request: HttpRequest) -> TemplateResponse:
+        from skips.admin_report import report_context
+
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            **report_context(self, request),
+        }
+        request.current_app = self.admin_site.name
+        return TemplateResponse(request, self.report_template, context)
+
+    def get_urls(self) -> list[URLPattern]:
+        info = self.opts.app_label, self.opts.model_name
+        wrap = self.admin_site.admin_view
+        return [
+            path("report/", wrap(self.report_view), name="{}_{}_report".format(*info)),
+            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
+            *super().get_urls(),
+        ]
+
+
+class RecentSkipsFormSet(BaseInlineFormSet):
+    """The newest ``limit`` skips of the parent, and whether there are more."""
+
+    limit = 20
+    all_url: str | None = None
+    has_more = False
+
+    def get_queryset(self) -> Any:
+        if not hasattr(self, "_recent"):
+            rows = list(super().get_queryset()[: self.limit + 1])
+            self.has_more = len(rows) > self.limit
+            self._recent = rows[: self.limit]
+        return self._recent
+
+
+class SkipInline(SkipDisplayMixin, admin.TabularInline):
+    """The newest skips of a ticket or of a user, read-only, with a link to all of them.
+
+    Add it to the host's ticket admin and user admin (``inlines = [SkipInline]``).
+    The foreign key is found from the parent model; set ``fk_name`` ("ticket" or
+    "user") in a subclass if the parent could be either.
+    """
+
+    model = Skip
+    formset = RecentSkipsFormSet
+    template = "skips/admin/skip_inline.html"
+    extra = 0
+    can_delete = False
+    show_change_link = True
+    verbose_name_plural = _("skips, newest first")
+    fields = ("when", "agent", "ticket_display", "short_reason")
+    readonly_fields = fields
+    #: Skips shown at most.
+    limit = 20
+
+    def get_fk_name(self) -> str:
+        if self.fk_name:
+            return self.fk_name
+        for name in ("ticket", "user"):
+            related = Skip._meta.get_field(name).related_model
+            if isinstance(related, type) and issubclass(self.parent_model, related):
+                return name
+        return "ticket"
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> list[Any]:
+        parent_column = {"ticket": "ticket_display", "user": "agent"}[self.get_fk_name()]
+        return [name for name in self.fields if name != parent_column]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        return (
+            super()
+            .get_queryset(request)
+            .select_related("user", "ticket")
+            .order_by("-created_at", "-id")
+        )
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        formset: Any = super().get_formset(request, obj, **kwargs)
+        formset.limit = self.limit
+        if obj is not None and obj.pk is not None:
+            parameter = fk_filter_parameter(self.get_fk_name())
+            formset.all_url = self.skips_changelist_url(**{parameter: obj.pk})
+        return formset
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

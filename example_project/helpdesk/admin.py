@@ -1,8 +1,14 @@
-"""Admin of the example help desk: tickets and what they refer to."""
+"""Admin of the example help desk: tickets and what they refer to.
+
+The skips app's inline shows each ticket's and each user's newest skips; the
+admin index carries the skips app's "Reports" box (its index template).
+"""
 
 from __future__ import annotations
 
 from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.contrib.auth.admin import UserAdmin
 
 from example_project.helpdesk.models import (
     AgentGroup,
@@ -12,21 +18,14 @@ from example_project.helpdesk.models import (
     Tag,
     Ticket,
 )
-from skips import admin as skips_admin
+from skips.admin import SkipInline
+
+admin.site.index_template = "skips/admin/index.html"
 
 
 class CustomFieldValueInline(admin.TabularInline):
     model = CustomFieldValue
     extra = 0
-
-
-def _ticket_inlines() -> list[type[admin.options.InlineModelAdmin]]:
-    """The custom field inline, and the skips app's inline when it offers one."""
-    inlines: list[type[admin.options.InlineModelAdmin]] = [CustomFieldValueInline]
-    skip_inline = getattr(skips_admin, "SkipInline", None)
-    if skip_inline is not None:
-        inlines.append(skip_inline)
-    return inlines
 
 
 @admin.register(Ticket)
@@ -38,10 +37,22 @@ class TicketAdmin(admin.ModelAdmin):
     raw_id_fields = ("requester", "submitter", "assignee", "problem", "collaborators", "followers")
     filter_horizontal = ("tags", "sharing_agreements")
     readonly_fields = ("created_at", "updated_at")
-    inlines = _ticket_inlines()
+    inlines = (CustomFieldValueInline, SkipInline)
 
 
 @admin.register(Organization, AgentGroup, Tag, SharingAgreement)
 class NamedAdmin(admin.ModelAdmin):
     list_display = ("name",)
     search_fields = ("name",)
+
+
+User = get_user_model()
+if admin.site.is_registered(User):
+    admin.site.unregister(User)
+
+
+@admin.register(User)
+class HelpdeskUserAdmin(UserAdmin):
+    """Django's user admin, with the user's newest skips."""
+
+    inlines = (*UserAdmin.inlines, SkipInline)

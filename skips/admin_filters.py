@@ -1,0 +1,237 @@
+"""List filters of the Skip changelist: date range, agent, reason, archived tickets.
+
+Each filter costs a fixed number of small queries whatever the size of the
+skips table: the agent filter lists agents who have skipped through an
+``EXISTS`` probe per user on the ``(user, created_at, id)`` index, never by
+reading the skips.
+"""
+
+from __future__ import annotations
+
+import datetime
+from collections.abc import Iterator
+from typing import Any
+
+from django.conf import settings
+from django.contrib import admin
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Exists, OuterRef, QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from skips.models import Skip, get_ticket_model
+from skips.querysets import archived_q, prefix_q
+
+
+def local_day_start(day: datetime.date) -> datetime.datetime:
+    """Midnight at the start of ``day`` in the current time zone (aware when USE_TZ)."""
+    start = datetime.datetime.combine(day, datetime.time.min)
+    return timezone.make_aware(start) if settings.USE_TZ else start
+
+
+def created_between(
+    queryset: QuerySet, first: datetime.date | None, last: datetime.date | None
+) -> QuerySet:
+    """Skips created from ``first`` to ``last`` included (local dates; None is open)."""
+    if first is not None:
+        queryset = queryset.filter(created_at__gte=local_day_start(first))
+    if last is not None:
+        queryset = queryset.filter(
+            created_at__lt=local_day_start(last + datetime.timedelta(days=1))
+        )
+    return queryset
+
+
+def parse_day(value: str | None) -> datetime.date | None:
+    """``YYYY-MM-DD`` as a date; None for nothing; IncorrectLookupParameters otherwise."""
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as e:
+        raise IncorrectLookupParameters(f"not a date: {value[:20]!r}") from e
+
+
+def user_label(user: Any) -> str:
+    """A user as people know them: full name, else the login name."""
+    get_full_name = getattr(user, "get_full_name", None)
+    name = get_full_name() if callable(get_full_name) else ""
+    if not name:
+        name = getattr(user, "full_name", "") or ""
+    return str(name or getattr(user, user.USERNAME_FIELD, "") or user)
+
+
+def fk_filter_parameter(fk_name: str) -> str:
+    """The changelist query parameter that narrows skips to one ticket ("ticket") or agent."""
+    if fk_name == "user":
+        return AgentFilter.parameter_name
+    target = Skip._meta.get_field(fk_name).target_field.name  # type: ignore[union-attr]
+    return f"{fk_name}__{target}__exact"
+
+
+class CreatedDateFilter(admin.ListFilter):
+    """By date: today, the past 7 days, this month, or a range picked in a small form.
+
+    Dates are local (the current time zone) and inclusive at both ends; the
+    query string carries them as ``created_from`` and ``created_to``.
+    """
+
+    title = _("date")
+    template = "skips/admin/date_range_filter.html"
+    from_parameter = "created_from"
+    to_parameter = "created_to"
+
+    def __init__(
+        self, request: HttpRequest, params: dict[str, Any], model: Any, model_admin: Any
+    ) -> None:
+        super().__init__(request, params, model, model_admin)
+        for name in (self.from_parameter, self.to_parameter):
+            if name in params:
+                value = params.pop(name)
+                self.used_parameters[name] = value[-1] if isinstance(value, list) else value
+        self.first = parse_day(self._given(self.from_parameter))
+        self.last = parse_day(self._given(self.to_parameter))
+
+    def _given(self, name: str) -> str | None:
+        value = self.used_parameters.get(name)
+        return value if isinstance(value, str) else None
+
+    def has_output(self) -> bool:
+        return True
+
+    def expected_parameters(self) -> list[str | None]:
+        return [self.from_parameter, self.to_parameter]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+        return created_between(queryset, self.first, self.last)
+
+    def presets(self) -> list[tuple[Any, datetime.date | None, datetime.date | None]]:
+        """(label, first day, last day) of the ready-made ranges."""
+        today = timezone.localdate()
+        month_start = today.replace(day=1)
+        month_end = (month_start + datetime.timedelta(days=32)).replace(day=1) - datetime.timedelta(
+            days=1
+        )
+        return [
+            (_("Any date"), None, None),
+            (_("Today"), today, today),
+            (_("Past 7 days"), today - datetime.timedelta(days=6), today),
+            (_("This month"), month_start, month_end),
+        ]
+
+    def choices(self, changelist: Any) -> Iterator[dict[str, Any]]:
+        mine = [self.from_parameter, self.to_parameter]
+        matched = False
+        for label, first, last in self.presets():
+            selected = (first, last) == (self.first, self.last)
+            matched |= selected
+            params = {}
+            if first is not None:
+                params[self.from_parameter] = first.isoformat()
+            if last is not None:
+                params[self.to_parameter] = last.isoformat()
+            yield {
+                "selected": selected,
+                "query_string": changelist.get_query_string(params, mine),
+                "display": label,
+            }
+        yield {
+            "form": True,
+            "selected": not matched,
+            "from_parameter": self.from_parameter,
+            "to_parameter": self.to_parameter,
+            "first": self.first.isoformat() if self.first else "",
+            "last": self.last.isoformat() if self.last else "",
+            "hidden": [(k, v) for k, v in changelist.params.items() if k not in mine],
+        }
+
+
+class AgentFilter(admin.SimpleListFilter):
+    """By agent: the agents who have skipped (the first ``limit`` by login name).
+
+    Any user id in the query string works, listed or not, so that links from a
+    user's page or the report narrow the list to that user.
+    """
+
+    title = _("agent")
+    parameter_name = "user__id__exact"
+    #: How many agents the filter lists.
+    limit = 50
+
+    def agent_queryset(self) -> QuerySet:
+        user_model = get_user_model()
+        skipped = Skip.objects.filter(user=OuterRef("pk"))
+        return user_model._default_manager.filter(Exists(skipped)).order_by(
+            user_model.USERNAME_FIELD
+        )
+
+    def selected_id(self) -> Any:
+        """The primary key of the chosen user, or None."""
+        value = self.value()
+        if value is None:
+            return None
+        try:
+            return get_user_model()._meta.pk.to_python(value)
+        except ValidationError as e:
+            raise IncorrectLookupParameters(f"not a user id: {value[:20]!r}") from e
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
+        users = list(self.agent_queryset()[: self.limit])
+        selected = self.selected_id()
+        if selected is not None and all(user.pk != selected for user in users):
+            users.extend(get_user_model()._default_manager.filter(pk=selected))
+        return [(str(user.pk), user_label(user)) for user in users]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        selected = self.selected_id()
+        return queryset.filter(user_id=selected) if selected is not None else None
+
+
+class HasReasonFilter(admin.SimpleListFilter):
+    """Whether the agent gave a reason."""
+
+    title = _("reason")
+    parameter_name = "has_reason"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        return [("yes", _("Has a reason")), ("no", _("No reason"))]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        if self.value() == "yes":
+            return queryset.exclude(reason="")
+        if self.value() == "no":
+            return queryset.filter(reason="")
+        return None
+
+
+class ArchivedFilter(admin.SimpleListFilter):
+    """Skips of archived tickets: shown (the default), hidden (as the API), or only them.
+
+    Shown only when ``SKIPS_ARCHIVED_TICKETS`` says how to recognise an
+    archived ticket.
+    """
+
+    title = _("archived tickets")
+    parameter_name = "archived"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
+        if archived_q() is None:
+            return []
+        return [("hide", _("Hidden")), ("only", _("Only archived"))]
+
+    def choices(self, changelist: Any) -> Iterator[Any]:
+        for i, choice in enumerate(super().choices(changelist)):
+            yield {**choice, "display": _("Shown")} if i == 0 else choice
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+        q = archived_q()
+        if q is None:
+            return None
+        if self.value() == "hide":  # as the API leaves them out
+            return queryset.exclude(prefix_q(q, "ticket"))
+        if self.value() == "only":  # a subquery: no duplicates from a many-valued rule
+            return queryset.filter(ticket__in=get_ticket_model()._default_manager.filter(q))
+        return None
