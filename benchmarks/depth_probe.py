@@ -141,7 +141,13 @@ def explain(sql: str) -> Plan:
         if connection.vendor == "sqlite":
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}")
             details = [row[3] for row in cursor.fetchall()]
-            flags = [d for d in details if d.startswith("SCAN ") or "TEMP B-TREE" in d]
+            # "SCAN t USING INDEX i" reads the index in order (and stops at the LIMIT);
+            # a bare "SCAN t" reads the table, a temporary B-tree sorts.
+            flags = [
+                d
+                for d in details
+                if (d.startswith("SCAN ") and "INDEX" not in d) or "TEMP B-TREE" in d
+            ]
             return Plan(kind, sql, "; ".join(details), flags, None, "\n".join(details))
     return Plan(kind, sql, f"(no EXPLAIN on {connection.vendor})", [], None, "")
 
