@@ -37,7 +37,7 @@ import itertools
 import random
 import sys
 import time
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -203,7 +203,7 @@ def _chunks(rows: Iterable[Sequence[Any]], size: int) -> Iterator[list[Sequence[
         yield chunk
 
 
-def _weighted(rng: random.Random, weights: dict[Any, float]) -> Any:
+def _weighted(rng: random.Random, weights: Mapping[Any, float]) -> Any:
     return rng.choices(list(weights), weights=list(weights.values()))[0]
 
 
@@ -237,10 +237,13 @@ class DatasetBuilder:
         from example_project.helpdesk.models import CustomFieldValue, Ticket
         from skips.models import Skip
 
-        models = [
+        models: list[Any] = [
             Skip,
             CustomFieldValue,
-            *(field.remote_field.through for field in Ticket._meta.many_to_many),
+            Ticket.collaborators.through,
+            Ticket.followers.through,
+            Ticket.tags.through,
+            Ticket.sharing_agreements.through,
             Ticket,
         ]
         quote = connection.ops.quote_name
@@ -462,7 +465,7 @@ class DatasetBuilder:
                 ("sharing_agreements", agreements),
             ):
                 field = m2m[name]
-                through = field.remote_field.through  # type: ignore[attr-defined]
+                through: Any = field.remote_field.through
                 columns = (f"{field.m2m_field_name()}_id", f"{field.m2m_reverse_field_name()}_id")
                 self.writer.write(through, columns, rows)
             self.writer.write(CustomFieldValue, ("ticket_id", "field_id", "value"), fields)

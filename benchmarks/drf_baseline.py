@@ -65,26 +65,28 @@ class CustomFieldSerializer(serializers.ModelSerializer):
 class TicketSerializer(serializers.ModelSerializer):
     """The help desk ticket, key for key the reference ticket object."""
 
-    assignee_id = serializers.PrimaryKeyRelatedField(source="assignee", read_only=True)
-    collaborator_ids = serializers.PrimaryKeyRelatedField(
+    assignee_id: Any = serializers.PrimaryKeyRelatedField(source="assignee", read_only=True)
+    collaborator_ids: Any = serializers.PrimaryKeyRelatedField(
         source="collaborators", many=True, read_only=True
     )
     created_at = timestamp_field()
     custom_fields = CustomFieldSerializer(many=True, read_only=True)
     due_at = timestamp_field()
-    follower_ids = serializers.PrimaryKeyRelatedField(source="followers", many=True, read_only=True)
+    follower_ids: Any = serializers.PrimaryKeyRelatedField(
+        source="followers", many=True, read_only=True
+    )
     generated_timestamp = serializers.SerializerMethodField()
-    group_id = serializers.PrimaryKeyRelatedField(source="group", read_only=True)
+    group_id: Any = serializers.PrimaryKeyRelatedField(source="group", read_only=True)
     has_incidents = serializers.SerializerMethodField()
-    organization_id = serializers.PrimaryKeyRelatedField(source="organization", read_only=True)
-    problem_id = serializers.PrimaryKeyRelatedField(source="problem", read_only=True)
-    requester_id = serializers.PrimaryKeyRelatedField(source="requester", read_only=True)
+    organization_id: Any = serializers.PrimaryKeyRelatedField(source="organization", read_only=True)
+    problem_id: Any = serializers.PrimaryKeyRelatedField(source="problem", read_only=True)
+    requester_id: Any = serializers.PrimaryKeyRelatedField(source="requester", read_only=True)
     satisfaction_rating = serializers.ReadOnlyField()
-    sharing_agreement_ids = serializers.PrimaryKeyRelatedField(
+    sharing_agreement_ids: Any = serializers.PrimaryKeyRelatedField(
         source="sharing_agreements", many=True, read_only=True
     )
-    submitter_id = serializers.PrimaryKeyRelatedField(source="submitter", read_only=True)
-    tags = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
+    submitter_id: Any = serializers.PrimaryKeyRelatedField(source="submitter", read_only=True)
+    tags: Any = serializers.SlugRelatedField(slug_field="name", many=True, read_only=True)
     updated_at = timestamp_field()
     url = serializers.SerializerMethodField()
     via = serializers.SerializerMethodField()
@@ -145,11 +147,11 @@ class SkipSerializer(serializers.ModelSerializer):
         max_length=1024, allow_blank=True, required=False, trim_whitespace=False
     )
     ticket = TicketSerializer(read_only=True)
-    ticket_id = serializers.PrimaryKeyRelatedField(
+    ticket_id: Any = serializers.PrimaryKeyRelatedField(
         source="ticket", queryset=Ticket.objects.filter(is_archived=False)
     )
     updated_at = timestamp_field()
-    user_id = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
+    user_id: Any = serializers.PrimaryKeyRelatedField(source="user", read_only=True)
 
     class Meta:
         model = Skip
@@ -218,7 +220,9 @@ class CursorPagination(pagination.CursorPagination):
         token = b64encode(parse.urlencode(tokens).encode("ascii")).decode("ascii")
         param = "page[before]" if cursor.reverse else "page[after]"
         self.tokens[param] = token
-        url = remove_query_param(remove_query_param(self.base_url, "page[after]"), "page[before]")
+        url = remove_query_param(
+            remove_query_param(str(self.base_url), "page[after]"), "page[before]"
+        )
         return replace_query_param(url, param, token)
 
     def get_paginated_response(self, data: Any) -> Response:

@@ -152,35 +152,30 @@ def int_param(request: HttpRequest, name: str, default: int, high: int | None) -
 def ticket_collections(ticket_ids: Iterable[int]) -> dict[str, dict[int, Any]]:
     """The to-many values of these tickets, one query per collection."""
     ids = list(ticket_ids)
-    m2m = {field.name: field.remote_field.through for field in Ticket._meta.many_to_many}
     collaborators: dict[int, list[int]] = defaultdict(list)
     for ticket_id, user_id in (
-        m2m["collaborators"]
-        .objects.filter(ticket_id__in=ids)
+        Ticket.collaborators.through.objects.filter(ticket_id__in=ids)
         .order_by("ticket_id", "user_id")
         .values_list("ticket_id", "user_id")
     ):
         collaborators[ticket_id].append(user_id)
     followers: dict[int, list[int]] = defaultdict(list)
     for ticket_id, user_id in (
-        m2m["followers"]
-        .objects.filter(ticket_id__in=ids)
+        Ticket.followers.through.objects.filter(ticket_id__in=ids)
         .order_by("ticket_id", "user_id")
         .values_list("ticket_id", "user_id")
     ):
         followers[ticket_id].append(user_id)
     tags: dict[int, list[str]] = defaultdict(list)
     for ticket_id, name in (
-        m2m["tags"]
-        .objects.filter(ticket_id__in=ids)
+        Ticket.tags.through.objects.filter(ticket_id__in=ids)
         .order_by("ticket_id", "tag__name")
         .values_list("ticket_id", "tag__name")
     ):
         tags[ticket_id].append(name)
     agreements: dict[int, list[int]] = defaultdict(list)
     for ticket_id, agreement_id in (
-        m2m["sharing_agreements"]
-        .objects.filter(ticket_id__in=ids)
+        Ticket.sharing_agreements.through.objects.filter(ticket_id__in=ids)
         .order_by("ticket_id", "sharingagreement_id")
         .values_list("ticket_id", "sharingagreement_id")
     ):
