@@ -346,6 +346,35 @@ def test_an_agent_never_sees_another_agents_skips_whatever_the_paging(
         assert {skip["user_id"] for skip in response.json()["skips"]} <= {agent.pk}
 
 
+def follow_cursor(client: Client, url: str, limit: int = 50) -> list[dict[str, Any]]:
+    """Every skip of every cursor page from ``url`` on, by ``links.next``."""
+    skips: list[dict[str, Any]] = []
+    next_url: str | None = url
+    while next_url and limit:
+        response = client.get(next_url)
+        assert response.status_code == 200, response.content
+        skips += response.json()["skips"]
+        next_url = response.json()["links"]["next"]
+        limit -= 1
+    assert limit, "the pages ended"
+    return skips
+
+
+@pytest.mark.parametrize("route", ["skips", "tickets/{id}", "users/{self}", "users/me"])
+@pytest.mark.parametrize("sort_order", ["asc", "desc"])
+@pytest.mark.parametrize("size", [1, 2, 100])
+def test_an_agent_never_sees_another_agents_skips_in_cursor_pages(
+    route: str, sort_order: str, size: int, world: World
+) -> None:
+    agent = world.users["agent"]
+    path = path_of(route, "", "agent", world) + f"?sort_order={sort_order}&page[size]={size}"
+    skips = follow_cursor(token_client(agent), path)
+    ids = [skip["id"] for skip in skips]
+    assert {skip["user_id"] for skip in skips} <= {agent.pk}
+    assert len(ids) == len(set(ids))
+    assert set(ids) == visible(route, "agent", world)
+
+
 def replay(url: str) -> str:
     parts = urlsplit(url)
     return f"{parts.path}?{parts.query}"
@@ -364,6 +393,20 @@ def test_a_next_page_link_replayed_by_another_user_shows_only_their_own(
         assert {skip["user_id"] for skip in skips} <= {user.pk}
         if route != "users/me":  # "me" is whoever asks: theirs, from page 2 on
             assert {skip["id"] for skip in skips} <= visible(route, role, world)
+
+
+@pytest.mark.parametrize("route", ["skips", "tickets/{id}", "users/me"])
+def test_a_cursor_link_replayed_by_another_user_is_a_400(route: str, world: World) -> None:
+    """A foreign cursor is a 400 ("never someone else's data")."""
+    supervisor = world.users["supervisor"]
+    path = path_of(route, ".json", "supervisor", world) + "?page[size]=1"
+    links = token_client(supervisor).get(path).json()["links"]
+    assert links["next"], "the supervisor's list has a second page"
+    for role in ("agent", "other"):
+        response = token_client(world.users[role]).get(replay(links["next"]))
+        assert response.status_code == 400, response.content
+        assert response.json()["error"] == "InvalidPaginationParameter"
+        assert "skips" not in response.json()
 
 
 def test_a_next_page_link_of_another_agents_list_is_refused(world: World) -> None:
