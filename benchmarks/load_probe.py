@@ -289,7 +289,7 @@ def scenarios() -> list[Scenario]:
 
 def table(outcomes: Sequence[Outcome]) -> str:
     lines = [
-        "| request | impl | requests | req/s | p50 ms | p99 ms | errors | shipped/DRF req/s |",
+        "| request | impl | requests | req/s | p50 ms* | p99 ms* | errors | shipped/DRF req/s |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted(
@@ -311,6 +311,7 @@ def table(outcomes: Sequence[Outcome]) -> str:
             f" | {max(o.p50_ms for o in runs):.1f} | {max(o.p99_ms for o in runs):.1f}"
             f" | {sum(o.errors for o in runs)} | {ratio} |"
         )
+    lines.append("\n\\* the worst of the rounds; requests and req/s are over all rounds.")
     return "\n".join(lines)
 
 
