@@ -44,6 +44,7 @@ from skips.admin_filters import (
     CreatedDateFilter,
     HasReasonFilter,
     fk_filter_parameter,
+    user_email,
     user_label,
 )
 from skips.models import Skip
@@ -130,8 +131,7 @@ class SkipDisplayMixin:
     def agent(self, skip: Skip) -> str:
         user = skip.user
         name = user_label(user)
-        _login, email_field = user_field_names()
-        email = getattr(user, email_field, "") if email_field else ""
+        email = user_email(user)
         url = self.admin_change_url(user)
         shown = format_html('<a href="{}">{}</a>', url, name) if url else name
         if email and email != name:

@@ -72,6 +72,13 @@ def fk_filter_parameter(fk_name: str) -> str:
     return f"{fk_name}__{target}__exact"
 
 
+def user_email(user: Any) -> str:
+    """The user's email address (``EMAIL_FIELD``), or "" when the model has none."""
+    get_name = getattr(type(user), "get_email_field_name", None)
+    name = get_name() if callable(get_name) else "email"
+    return str(getattr(user, name, "") or "")
+
+
 class CreatedDateFilter(admin.ListFilter):
     """By date: today, the past 7 days, this month, or a range picked in a small form.
 
