@@ -32,6 +32,8 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "django_filters",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "example_project.helpdesk",
     "skips",
 ]
@@ -95,3 +97,20 @@ LOGIN_REDIRECT_URL = "/api/v2/skips"
 SKIPS_TICKET_MODEL = "helpdesk.Ticket"
 SKIPS_TICKET_SERIALIZER = "example_project.helpdesk.serializers.TicketSerializer"
 SKIPS_ARCHIVED_TICKETS = "is_archived"
+
+# The project's own REST framework settings; the skips views bring their own
+# authentication, permissions, pagination and errors whatever these say.
+REST_FRAMEWORK = {"DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema"}
+
+# The OpenAPI description at /api/schema/, and its documentation page at
+# /api/docs/ (Swagger UI served from this project's static files, no CDN).
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Ticket Skips API",
+    "DESCRIPTION": "The Ticket Skips API of the skips app, as served by the example project.",
+    "VERSION": __import__("skips").__version__,
+    "OAS_VERSION": "3.1.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}

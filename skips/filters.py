@@ -16,6 +16,8 @@ from django import forms
 from django.db.models import QuerySet
 from django.utils.dateparse import parse_date, parse_datetime
 from django_filters.rest_framework import DjangoFilterBackend
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 
 from skips.exceptions import InvalidParameter
@@ -61,14 +63,17 @@ class StrictBooleanField(forms.Field):
             raise forms.ValidationError("Enter true or false.", code="invalid") from e
 
 
+@extend_schema_field(OpenApiTypes.BOOL)
 class StrictBooleanFilter(django_filters.Filter):
     field_class = StrictBooleanField
 
 
+@extend_schema_field(OpenApiTypes.DATETIME)
 class UTCDateTimeFilter(django_filters.Filter):
     field_class = UTCDateTimeField
 
 
+@extend_schema_field(OpenApiTypes.INT64)
 class IdFilter(django_filters.Filter):
     """A positive 64-bit id."""
 
@@ -83,14 +88,27 @@ class IdFilter(django_filters.Filter):
 class SkipFilter(django_filters.FilterSet):
     """Filters of ``GET skips``, ``users/{id}/skips`` and ``tickets/{id}/skips``."""
 
-    created_after = UTCDateTimeFilter(field_name="created_at", lookup_expr="gt")
-    created_before = UTCDateTimeFilter(field_name="created_at", lookup_expr="lt")
-    user_id = IdFilter(field_name="user_id")
-    ticket_id = IdFilter(field_name="ticket_id")
-    reason = django_filters.CharFilter(
-        field_name="reason", lookup_expr="icontains", max_length=REASON_MAX_LENGTH
+    created_after = UTCDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="gt",
+        help_text="Skips created after this ISO 8601 time (a date alone: midnight UTC).",
     )
-    has_reason = StrictBooleanFilter(method="filter_has_reason")
+    created_before = UTCDateTimeFilter(
+        field_name="created_at",
+        lookup_expr="lt",
+        help_text="Skips created before this ISO 8601 time (a date alone: midnight UTC).",
+    )
+    user_id = IdFilter(field_name="user_id", help_text="Skips by this agent.")
+    ticket_id = IdFilter(field_name="ticket_id", help_text="Skips of this ticket.")
+    reason = django_filters.CharFilter(
+        field_name="reason",
+        lookup_expr="icontains",
+        max_length=REASON_MAX_LENGTH,
+        help_text="Skips whose reason contains this text, in any case.",
+    )
+    has_reason = StrictBooleanFilter(
+        method="filter_has_reason", help_text="true: skips with a reason; false: without."
+    )
 
     class Meta:
         model = Skip

@@ -243,3 +243,69 @@ class SkipsPagination(BasePagination):
 
     def get_paginated_response(self, data: Any) -> Response:
         return self.style.get_paginated_response(data)
+
+    def get_schema_operation_parameters(self, view: Any) -> list[dict[str, Any]]:
+        def param(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+            return {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "schema": schema,
+                "description": description,
+            }
+
+        cursor, offset = self.cursor_class, self.offset_class
+        size = {"type": "integer", "minimum": 1, "maximum": cursor.max_page_size}
+        return [
+            param(cursor.size_param, size, "Cursor pagination: records per page (default 100)."),
+            param(cursor.after_param, {"type": "string"}, "Cursor pagination: the next page."),
+            param(cursor.before_param, {"type": "string"}, "Cursor pagination: the previous page."),
+            param(
+                offset.page_query_param,
+                {"type": "integer", "minimum": 1},
+                "Offset pagination: the page, from 1.",
+            ),
+            param(
+                offset.page_size_query_param,
+                size,
+                "Offset pagination: records per page (default 100).",
+            ),
+        ]
+
+    def get_paginated_response_schema(self, schema: dict[str, Any]) -> dict[str, Any]:
+        from drf_spectacular.plumbing import append_meta  # only the schema generator calls this
+
+        url = append_meta({"type": "string", "format": "uri"}, {"nullable": True})
+        text = append_meta({"type": "string"}, {"nullable": True})
+        cursor_page = {
+            "type": "object",
+            "required": [self.cursor_class.envelope, "meta", "links"],
+            "properties": {
+                self.cursor_class.envelope: schema,
+                "meta": {
+                    "type": "object",
+                    "required": ["has_more", "after_cursor", "before_cursor"],
+                    "properties": {
+                        "has_more": {"type": "boolean"},
+                        "after_cursor": text,
+                        "before_cursor": text,
+                    },
+                },
+                "links": {
+                    "type": "object",
+                    "required": ["next", "prev"],
+                    "properties": {"next": url, "prev": url},
+                },
+            },
+        }
+        offset_page = {
+            "type": "object",
+            "required": [self.offset_class.envelope, "next_page", "previous_page", "count"],
+            "properties": {
+                self.offset_class.envelope: schema,
+                "next_page": url,
+                "previous_page": url,
+                "count": {"type": "integer"},
+            },
+        }
+        return {"oneOf": [cursor_page, offset_page]}

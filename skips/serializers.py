@@ -17,6 +17,8 @@ from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from skips.conf import conf
@@ -63,6 +65,7 @@ def ticket_url_prefix(context: Any) -> str:
     return prefix
 
 
+@extend_schema_field(OpenApiTypes.URI)
 class TicketURLField(serializers.Field):
     """The ticket's absolute API URL: ``{scheme}://{host}/api/v2/tickets/{id}.json``."""
 
@@ -102,6 +105,7 @@ class TicketSerializer(serializers.Serializer):
         return dict(sorted(fields.items()))
 
 
+@extend_schema_field(OpenApiTypes.INT64)
 class StrictIntegerField(serializers.Field):
     """A JSON integer (not a string, float or boolean) that fits a 64-bit id."""
 
@@ -150,7 +154,7 @@ class SkipSerializer(serializers.ModelSerializer):
         trim_whitespace=False,
     )
     updated_at = TimestampField()
-    user_id = serializers.ReadOnlyField()
+    user_id = serializers.IntegerField(read_only=True)
 
     class Meta:
         model = Skip

@@ -5,24 +5,32 @@
 Every route answers with and without ``.json``; none redirects.
 """
 
-from django.urls import re_path
+from __future__ import annotations
+
+from typing import Any
+
+from django.urls import URLPattern, path
 
 from skips import views
 
 app_name = "skips"
 
-_SUFFIX = r"(?:\.(?P<format>json))?$"
+
+def _with_json(route: str, view: Any, name: str) -> list[URLPattern]:
+    """``route.json`` and ``route``: one view, one name; reverse with format="json" for the first.
+
+    The plain route comes last so that ``reverse(name)`` without ``format`` finds it.
+    """
+    return [
+        path(f"{route}.json", view, {"format": "json"}, name=name),
+        path(route, view, name=name),
+    ]
+
 
 urlpatterns = [
-    re_path(r"^skips" + _SUFFIX, views.SkipListView.as_view(), name="skip-list"),
-    re_path(
-        r"^tickets/(?P<ticket_id>[^/.]+)/skips" + _SUFFIX,
-        views.TicketSkipListView.as_view(),
-        name="ticket-skip-list",
+    *_with_json("skips", views.SkipListView.as_view(), "skip-list"),
+    *_with_json(
+        "tickets/<str:ticket_id>/skips", views.TicketSkipListView.as_view(), "ticket-skip-list"
     ),
-    re_path(
-        r"^users/(?P<user_id>[^/.]+)/skips" + _SUFFIX,
-        views.UserSkipListView.as_view(),
-        name="user-skip-list",
-    ),
+    *_with_json("users/<str:user_id>/skips", views.UserSkipListView.as_view(), "user-skip-list"),
 ]

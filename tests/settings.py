@@ -77,3 +77,6 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 7,
 }
+
+# The OpenAPI description, as JSON Schema-compliant OpenAPI 3.1.
+SPECTACULAR_SETTINGS = {"OAS_VERSION": "3.1.0", "SERVE_INCLUDE_SCHEMA": False}

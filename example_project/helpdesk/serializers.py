@@ -27,6 +27,14 @@ def _ids(manager: Any) -> list[int]:
     return [obj.pk for obj in manager.all()]
 
 
+class SatisfactionRatingSerializer(serializers.Serializer):
+    """The requester's rating: ``{"comment", "id", "score"}``."""
+
+    comment = serializers.CharField(read_only=True)
+    id = serializers.IntegerField(read_only=True)
+    score = serializers.CharField(read_only=True)
+
+
 class TicketSerializer(serializers.ModelSerializer):
     """A help desk ticket, key for key the reference ticket object."""
 
@@ -55,7 +63,7 @@ class TicketSerializer(serializers.ModelSerializer):
     organization_id = serializers.IntegerField(read_only=True)
     problem_id = serializers.IntegerField(read_only=True)
     requester_id = serializers.IntegerField(read_only=True)
-    satisfaction_rating = serializers.ReadOnlyField()
+    satisfaction_rating = SatisfactionRatingSerializer(read_only=True, allow_null=True)
     sharing_agreement_ids = serializers.SerializerMethodField()
     submitter_id = serializers.IntegerField(read_only=True)
     tags = serializers.SerializerMethodField()
