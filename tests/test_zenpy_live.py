@@ -134,3 +134,57 @@ def test_embedded_ticket_is_the_reference_object(live: Live) -> None:
     assert isinstance(ticket["tags"], list)
     assert set(ticket["via"]) == {"channel"}
     assert all(set(field) == {"id", "value"} for field in ticket["custom_fields"])
+
+
+def walk_secondary(api: Any, user_or_ticket: int, **params: Any) -> list[int]:
+    """Zenpy's own URL building and paging, for the per-user and per-ticket lists.
+
+    ``users.skips()`` and ``tickets.skips()`` take no paging arguments, so this
+    asks their endpoint for the URL as Zenpy would, and lets Zenpy page through it.
+    """
+    url = api._build_url(api.endpoint.skips(id=user_or_ticket, **params))
+    return [skip.id for skip in api._get(url)]
+
+
+def busiest_ticket(live: Live) -> int:
+    ((ticket_id, _),) = live.sql(
+        "SELECT s.ticket_id, COUNT(*) c FROM skips_skip s JOIN helpdesk_ticket t"
+        " ON t.id = s.ticket_id WHERE NOT t.is_archived GROUP BY s.ticket_id"
+        " ORDER BY c DESC, s.ticket_id LIMIT 1"
+    )
+    return int(ticket_id)
+
+
+def ordered_ids(live: Live, where: str = "1=1", *args: Any, desc: bool = False) -> list[int]:
+    direction = "DESC" if desc else "ASC"
+    rows = live.sql(
+        "SELECT s.id FROM skips_skip s JOIN helpdesk_ticket t ON t.id = s.ticket_id"
+        f" WHERE NOT t.is_archived AND {where}"
+        f" ORDER BY s.created_at {direction}, s.id {direction}",
+        *args,
+    )
+    return [row[0] for row in rows]
+
+
+@pytest.mark.parametrize("mode", ["cursor", "offset"])
+def test_zenpy_walks_every_list_in_both_styles_newest_first(live: Live, mode: str) -> None:
+    supervisor = client(live, "supervisor")
+    agent_id, _, _ = live.user("agent1")
+    ticket_id = busiest_ticket(live)
+    # Small pages, so that every walk crosses more than three of them.
+    paging: dict[str, Any] = (
+        {"cursor_pagination": 2} if mode == "cursor" else {"cursor_pagination": False}
+    )
+
+    everything = ordered_ids(live, desc=True)
+    listed = [skip.id for skip in supervisor.skips(sort_order="desc", **paging)]
+    assert listed == everything
+    assert len(everything) > 300  # more than three offset pages of 100
+
+    secondary = {"per_page": 2} if mode == "offset" else {"cursor_pagination": 2}
+    by_user = walk_secondary(supervisor.users, agent_id, sort_order="desc", **secondary)
+    assert by_user == ordered_ids(live, "s.user_id = ?", agent_id, desc=True)
+    assert len(by_user) > 6
+    by_ticket = walk_secondary(supervisor.tickets, ticket_id, sort_order="desc", **secondary)
+    assert by_ticket == ordered_ids(live, "s.ticket_id = ?", ticket_id, desc=True)
+    assert len(by_ticket) > 6
