@@ -154,3 +154,25 @@ def check_max_body_size(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         ]
     return []
+
+
+@register()
+def check_throttle_rate(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    from skips.throttling import parse_rate
+
+    value = _setting("SKIPS_THROTTLE_RATE")
+    if value is None:
+        return []
+    try:
+        if not isinstance(value, str):
+            raise TypeError(value)
+        parse_rate(value)
+    except (TypeError, ValueError):
+        return [
+            Error(
+                f"SKIPS_THROTTLE_RATE = {value!r} is not a rate.",
+                hint='Give requests per period, e.g. "700/min" or "10/s", or None.',
+                id="skips.E008",
+            )
+        ]
+    return []

@@ -35,6 +35,8 @@ DEFAULTS: dict[str, Any] = {
     "SKIPS_TOKEN_USER": "skips.authentication.authtoken_user",
     # Largest request body accepted, in bytes (413 above it).
     "SKIPS_MAX_BODY_SIZE": 64 * 1024,
+    # Requests per user and period ("700/min", "10/s"); None turns throttling off.
+    "SKIPS_THROTTLE_RATE": None,
 }
 
 
@@ -77,6 +79,10 @@ class Settings:
     @property
     def TOKEN_USER(self) -> Callable[[str], Any]:
         return _load(self._get("SKIPS_TOKEN_USER"))
+
+    @property
+    def THROTTLE_RATE(self) -> str | None:
+        return self._get("SKIPS_THROTTLE_RATE") or None
 
     @property
     def MAX_BODY_SIZE(self) -> int:

@@ -40,6 +40,7 @@ from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
 from skips.renderers import SkipsBrowsableAPIRenderer
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
 from skips.serializers import MAX_ID, SkipSerializer
+from skips.throttling import SkipsRateThrottle
 
 SORT_ORDERS = ("asc", "desc")
 
@@ -72,6 +73,20 @@ class SkipsAPIView(generics.GenericAPIView):
 
     def get_exception_handler(self) -> Any:
         return exception_handler
+
+    def get_throttles(self) -> list[Any]:
+        if not hasattr(self, "_throttles"):
+            self._throttles = [SkipsRateThrottle()] if conf.THROTTLE_RATE else []
+        return self._throttles
+
+    def finalize_response(
+        self, request: Request, response: Response, *args: Any, **kwargs: Any
+    ) -> Response:
+        response = super().finalize_response(request, response, *args, **kwargs)
+        for throttle in getattr(self, "_throttles", ()):
+            for header, value in throttle.rate_limit_headers().items():
+                response[header] = value
+        return response
 
     def get_permissions(self) -> list[BasePermission]:
         if self.request.method == "POST":

@@ -339,3 +339,13 @@ def test_manage_py_check_reports_a_bad_setting(setting: str, value: Any, error_i
         call_command("check")
     assert error_id in str(excinfo.value)
     assert setting in str(excinfo.value)
+
+
+@pytest.mark.parametrize("value", ["fast", "0/min", "-1/s", "10/fortnight", "10", 10, ["1/s"]])
+def test_bad_throttle_rate_is_e008(value: Any) -> None:
+    assert_only_error(skips_messages(SKIPS_THROTTLE_RATE=value), "skips.E008")
+
+
+@pytest.mark.parametrize("value", [None, "700/min", "10/s", "5/hour", "100/day"])
+def test_valid_throttle_rate_gives_no_message(value: Any) -> None:
+    assert skips_messages(SKIPS_THROTTLE_RATE=value) == []
