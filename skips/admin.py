@@ -15,10 +15,11 @@ Nothing here imports the host's models: the ticket is
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
@@ -92,10 +93,35 @@ class SkipDisplayMixin:
             return self.ticket_title_field
         return ticket_title_field(Skip._meta.get_field("ticket").related_model)  # type: ignore[arg-type]
 
-    def admin_change_url(self, obj: Model) -> str | None:
-        """The admin page of ``obj`` on this site, when its model is registered."""
+    def linkable_models(self, request: HttpRequest) -> frozenset[type[Model]]:
+        """The user and ticket models whose admin pages ``request``'s user may open."""
+        linkable = set()
+        for name in ("user", "ticket"):
+            model = Skip._meta.get_field(name).related_model
+            try:
+                model_admin = self.admin_site.get_model_admin(model)  # type: ignore[arg-type]
+            except NotRegistered:
+                continue
+            if model_admin.has_view_or_change_permission(request):
+                linkable.add(model)
+        return frozenset(linkable)  # type: ignore[arg-type]
+
+    def mark_linkable(self, request: HttpRequest, skips: Iterable[Skip]) -> list[Skip]:
+        """``skips``, each told which related admin pages this request may link to."""
+        linkable = self.linkable_models(request)
+        rows = list(skips)
+        for skip in rows:
+            skip._skips_linkable = linkable  # type: ignore[attr-defined]
+        return rows
+
+    def admin_change_url(
+        self, obj: Model, linkable: frozenset[type[Model]] | None = None
+    ) -> str | None:
+        """The admin page of ``obj`` on this site, when registered (and in ``linkable``)."""
         opts = obj._meta
-        if not self.admin_site.is_registered(type(obj)):
+        if linkable is not None and opts.model not in linkable:
+            return None
+        if not self.admin_site.is_registered(opts.model):
             return None
         try:
             return reverse(
@@ -132,7 +158,7 @@ class SkipDisplayMixin:
         user = skip.user
         name = user_label(user)
         email = user_email(user)
-        url = self.admin_change_url(user)
+        url = self.admin_change_url(user, getattr(skip, "_skips_linkable", None))
         shown = format_html('<a href="{}">{}</a>', url, name) if url else name
         if email and email != name:
             return format_html('{}<br><span class="quiet">{}</span>', shown, email)
@@ -141,7 +167,7 @@ class SkipDisplayMixin:
     @admin.display(description=_("ticket"))
     def ticket_display(self, skip: Skip) -> str:
         text = self.ticket_text(skip.ticket)
-        url = self.admin_change_url(skip.ticket)
+        url = self.admin_change_url(skip.ticket, getattr(skip, "_skips_linkable", None))
         return format_html('<a href="{}">{}</a>', url, text) if url else text
 
     @admin.display(description=_("reason"))
@@ -211,6 +237,18 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related(*self.list_select_related)
+
+    def get_changelist_instance(self, request: HttpRequest) -> Any:
+        changelist = super().get_changelist_instance(request)
+        if not getattr(request, "_skips_export", False):
+            changelist.result_list = self.mark_linkable(request, changelist.result_list)
+        return changelist
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        skip = super().get_object(request, object_id, from_field)
+        if skip is not None:
+            self.mark_linkable(request, [skip])
+        return skip
 
     def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[SkipChangeList]:
         if getattr(request, "_skips_export", False):
@@ -329,10 +367,14 @@ class RecentSkipsFormSet(BaseInlineFormSet):
     limit = 20
     all_url: str | None = None
     has_more = False
+    #: The related models this request may link to (set per request by SkipInline).
+    linkable: frozenset[type[Model]] | None = None
 
     def get_queryset(self) -> Any:
         if not hasattr(self, "_recent"):
             rows = list(super().get_queryset()[: self.limit + 1])
+            for skip in rows:
+                skip._skips_linkable = self.linkable
             self.has_more = len(rows) > self.limit
             self._recent = rows[: self.limit]
         return self._recent
@@ -382,6 +424,7 @@ class SkipInline(SkipDisplayMixin, admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset: Any = super().get_formset(request, obj, **kwargs)
         formset.limit = self.limit
+        formset.linkable = self.linkable_models(request)
         if obj is not None and obj.pk is not None:
             parameter = fk_filter_parameter(self.get_fk_name())
             formset.all_url = self.skips_changelist_url(**{parameter: obj.pk})

@@ -64,6 +64,24 @@ def user_label(user: Any) -> str:
     return str(name or getattr(user, user.USERNAME_FIELD, "") or user)
 
 
+def agents_who_skipped(limit: int, selected: Any = None) -> list[Any]:
+    """The first ``limit`` users (by login) who have skipped, and the ``selected`` user's pk.
+
+    One ``EXISTS`` probe of the ``(user, created_at, id)`` index per user: the
+    cost follows the number of users, not of skips.
+    """
+    user_model = get_user_model()
+    skipped = Skip.objects.filter(user=OuterRef("pk"))
+    users = list(
+        user_model._default_manager.filter(Exists(skipped)).order_by(user_model.USERNAME_FIELD)[
+            :limit
+        ]
+    )
+    if selected is not None and all(user.pk != selected for user in users):
+        users.extend(user_model._default_manager.filter(pk=selected))
+    return users
+
+
 def fk_filter_parameter(fk_name: str) -> str:
     """The changelist query parameter that narrows skips to one ticket ("ticket") or agent."""
     if fk_name == "user":
@@ -168,13 +186,6 @@ class AgentFilter(admin.SimpleListFilter):
     #: How many agents the filter lists.
     limit = 50
 
-    def agent_queryset(self) -> QuerySet:
-        user_model = get_user_model()
-        skipped = Skip.objects.filter(user=OuterRef("pk"))
-        return user_model._default_manager.filter(Exists(skipped)).order_by(
-            user_model.USERNAME_FIELD
-        )
-
     def selected_id(self) -> Any:
         """The primary key of the chosen user, or None."""
         value = self.value()
@@ -186,10 +197,7 @@ class AgentFilter(admin.SimpleListFilter):
             raise IncorrectLookupParameters(f"not a user id: {value[:20]!r}") from e
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
-        users = list(self.agent_queryset()[: self.limit])
-        selected = self.selected_id()
-        if selected is not None and all(user.pk != selected for user in users):
-            users.extend(get_user_model()._default_manager.filter(pk=selected))
+        users = agents_who_skipped(self.limit, self.selected_id())
         return [(str(user.pk), user_label(user)) for user in users]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:

@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from django import forms
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -20,7 +22,13 @@ from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from skips.admin_filters import CreatedDateFilter, fk_filter_parameter, user_label
+from skips.admin_filters import (
+    AgentFilter,
+    CreatedDateFilter,
+    agents_who_skipped,
+    fk_filter_parameter,
+    user_label,
+)
 from skips.models import Skip
 from skips.querysets import archived_q
 from skips.reports import build_report, daily_chart
@@ -54,6 +62,7 @@ class ReportForm(forms.Form):
         self,
         *args: Any,
         model_admin: SkipAdmin,
+        linkable: frozenset[type[Model]],
         default_first: datetime.date,
         default_last: datetime.date,
         **kwargs: Any,
@@ -62,12 +71,21 @@ class ReportForm(forms.Form):
         self.model_admin = model_admin
         self.default_first = default_first
         self.default_last = default_last
-        agent = self.fields["agent"]
-        agent.queryset = get_user_model()._default_manager.all()  # type: ignore[attr-defined]
-        agent.widget = ForeignKeyRawIdWidget(
-            Skip._meta.get_field("user").remote_field,  # type: ignore[arg-type]
-            model_admin.admin_site,
-        )
+        agent: Any = self.fields["agent"]
+        agent.queryset = get_user_model()._default_manager.all()
+        if get_user_model() in linkable:
+            # Any user, picked in the user admin's list.
+            agent.widget = ForeignKeyRawIdWidget(
+                Skip._meta.get_field("user").remote_field,  # type: ignore[arg-type]
+                model_admin.admin_site,
+            )
+        else:
+            # The user admin is closed to this viewer: a list of agents who skipped.
+            chosen = self.data.get(self.add_prefix("agent")) if self.is_bound else None
+            users = agents_who_skipped(AgentFilter.limit, _user_pk(chosen))
+            agent.widget = forms.Select(
+                choices=[("", "---------"), *((user.pk, user_label(user)) for user in users)]
+            )
         if archived_q() is None:
             del self.fields["hide_archived"]
 
@@ -86,13 +104,25 @@ class ReportForm(forms.Form):
         return data
 
 
+def _user_pk(value: Any) -> Any:
+    """``value`` as a user primary key, or None."""
+    if not value:
+        return None
+    try:
+        return get_user_model()._meta.pk.to_python(value)
+    except ValidationError:
+        return None
+
+
 def report_context(model_admin: SkipAdmin, request: HttpRequest) -> dict[str, Any]:
     """Everything ``skips/admin/report.html`` shows, for ``request``'s choices."""
     today = timezone.localdate()
     default_first = today - datetime.timedelta(days=model_admin.report_days - 1)
+    linkable = model_admin.linkable_models(request)
     form = ReportForm(
         request.GET or None,
         model_admin=model_admin,
+        linkable=linkable,
         default_first=default_first,
         default_last=today,
         initial={"first": default_first, "last": today},
@@ -123,7 +153,7 @@ def report_context(model_admin: SkipAdmin, request: HttpRequest) -> dict[str, An
         {
             "id": row.ticket_id,
             "text": model_admin.ticket_text(row.ticket) if row.ticket else f"#{row.ticket_id}",
-            "url": model_admin.admin_change_url(row.ticket) if row.ticket else None,
+            "url": model_admin.admin_change_url(row.ticket, linkable) if row.ticket else None,
             "skips": row.skips,
             "skips_url": model_admin.skips_changelist_url(
                 **agent_period, **{by_ticket: row.ticket_id}
@@ -135,7 +165,7 @@ def report_context(model_admin: SkipAdmin, request: HttpRequest) -> dict[str, An
     agents = [
         {
             "label": row.label,
-            "url": model_admin.admin_change_url(row.user) if row.user else None,
+            "url": model_admin.admin_change_url(row.user, linkable) if row.user else None,
             "skips": row.skips,
             "skips_url": model_admin.skips_changelist_url(**period, **{by_agent: row.user_id}),
             "with_reason": row.with_reason,

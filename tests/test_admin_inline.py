@@ -169,3 +169,14 @@ def test_report_links_to_registered_tickets_and_users() -> None:
     assert f'<a href="/hostadmin/testapp/agent/{agent.pk}/change/">Ana</a>' in page
     # The agent field's lookup opens the registered user changelist.
     assert 'href="/hostadmin/testapp/agent/?_to_field=id"' in page
+
+
+def test_no_links_to_pages_the_viewer_may_not_open() -> None:
+    bulk_skips(2)
+    client = logged_in(staff("view_skip"))  # nothing on cases or agents
+    skip = Skip.objects.first()
+    assert skip is not None
+    for url in (SKIPS, f"{SKIPS}{skip.pk}/change/", f"{SKIPS}report/"):
+        page = client.get(url).content.decode()
+        assert "/hostadmin/testapp/case/" not in page, url
+        assert "/hostadmin/testapp/agent/" not in page, url
