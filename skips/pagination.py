@@ -76,7 +76,7 @@ class OffsetPagination(BasePagination):
                 f"Offset pagination is limited to the first {self.max_offset_depth:,} records."
                 " Use cursor pagination (page[size], page[after]) to go further."
             )
-        self.count = queryset.select_related(None).prefetch_related(None).count()
+        self.count = queryset.count()  # select_related joins are left out of a count
         offset = (self.page - 1) * self.page_size
         return list(queryset[offset : offset + self.page_size])
 
@@ -188,6 +188,8 @@ class CursorPagination(BasePagination):
         )
 
     def cursor(self, skip: Any) -> str:
+        if isinstance(skip, dict):
+            return encode_cursor(skip["created_at"], skip["id"], self.scope)
         return encode_cursor(skip.created_at, skip.pk, self.scope)
 
     def link(self, param: str, cursor: str | None) -> str | None:

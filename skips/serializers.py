@@ -9,13 +9,12 @@ that a list page costs a fixed number of queries whatever its size.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from django.db import models
 from django.db.models import BooleanField, ExpressionWrapper, Prefetch
 from django.urls import NoReverseMatch, reverse
-from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -26,16 +25,22 @@ from skips.models import REASON_MAX_LENGTH, Skip, get_ticket_model
 from skips.querysets import archived_q
 
 MAX_ID = 2**63 - 1
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
+#: The columns of a skip that a list page reads (the lean path of list pages).
+ROW_FIELDS = ("id", "created_at", "updated_at", "reason", "ticket_id", "user_id")
 
 
 def format_timestamp(value: datetime.datetime | None) -> str | None:
-    """UTC, ISO 8601, whole seconds, with a ``Z``: ``2015-09-30T21:44:03Z``."""
+    """UTC, ISO 8601, whole seconds, with a ``Z``: ``2015-09-30T21:44:03Z``.
+
+    A naive value is taken as UTC. This runs for every timestamp of a page, so
+    it avoids the slower ``strftime``.
+    """
     if value is None:
         return None
-    if timezone.is_naive(value):
-        value = timezone.make_aware(value, datetime.timezone.utc)
-    return value.astimezone(datetime.timezone.utc).strftime(TIMESTAMP_FORMAT)
+    offset = value.utcoffset()
+    if offset:
+        value = value - offset
+    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
 
 
 class TimestampField(serializers.DateTimeField):
@@ -103,6 +108,30 @@ class TicketSerializer(serializers.Serializer):
             else:
                 fields[field.attname] = serializers.ReadOnlyField()
         return dict(sorted(fields.items()))
+
+    @classmethod
+    def render_many(cls, ticket_ids: Collection[Any], context: Any) -> dict[Any, dict[str, Any]]:
+        """The JSON of each ticket, by id, in one query: the fast path of list pages.
+
+        A ticket serializer may define this classmethod to render a page's
+        tickets from plain values; it must give what ``.data`` would. Without
+        it, each ticket of a page is loaded and serialized once by REST framework.
+        """
+        model = get_ticket_model()
+        columns = [f for f in model._meta.concrete_fields if not f.primary_key]
+        timestamps = {f.attname for f in columns if isinstance(f, models.DateTimeField)}
+        names = sorted({"id", "url", *(f.attname for f in columns)})
+        prefix = ticket_url_prefix(context)
+        rendered = {}
+        for row in model._default_manager.filter(pk__in=ticket_ids).values(
+            "pk", *(f.attname for f in columns)
+        ):
+            pk = row.pop("pk")
+            row.update(id=pk, url=f"{prefix}{pk}.json")
+            for name in timestamps:
+                row[name] = format_timestamp(row[name])
+            rendered[pk] = {name: row[name] for name in names}
+        return rendered
 
 
 @extend_schema_field(OpenApiTypes.INT64)
@@ -190,6 +219,38 @@ class SkipSerializer(serializers.ModelSerializer):
             getattr(serializer, "select_related", ()),
             getattr(serializer, "prefetch_related", ()),
         )
+
+    @classmethod
+    def render_tickets(cls, ticket_ids: Collection[Any], context: Any) -> dict[Any, Any]:
+        """The embedded ticket of each id, each rendered once."""
+        serializer = cls.get_ticket_serializer_class()
+        render_many = getattr(serializer, "render_many", None)
+        if render_many is not None:
+            return render_many(ticket_ids, context)
+        tickets = list(cls.ticket_queryset().filter(pk__in=ticket_ids))
+        data = serializer(tickets, many=True, context=context).data
+        return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
+
+    @classmethod
+    def render_page(cls, rows: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
+        """A list page from plain rows (``ROW_FIELDS``): what ``many=True`` would give.
+
+        Lists go this way: no model instance per skip, and each ticket of the
+        page rendered once however many of its skips the page holds.
+        """
+        tickets = cls.render_tickets({row["ticket_id"] for row in rows}, context)
+        return [
+            {
+                "created_at": format_timestamp(row["created_at"]),
+                "id": row["id"],
+                "reason": row["reason"],
+                "ticket": tickets.get(row["ticket_id"]),
+                "ticket_id": row["ticket_id"],
+                "updated_at": format_timestamp(row["updated_at"]),
+                "user_id": row["user_id"],
+            }
+            for row in rows
+        ]
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()

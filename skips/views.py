@@ -21,7 +21,6 @@ from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.serializers import ValidationError
@@ -37,9 +36,9 @@ from skips.filters import SkipFilter, SkipFilterBackend
 from skips.models import Skip, get_ticket_model
 from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
-from skips.renderers import SkipsBrowsableAPIRenderer
+from skips.renderers import SkipsBrowsableAPIRenderer, SkipsJSONRenderer
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
-from skips.serializers import MAX_ID, SkipSerializer
+from skips.serializers import MAX_ID, ROW_FIELDS, SkipSerializer
 from skips.throttling import SkipsRateThrottle
 
 SORT_ORDERS = ("asc", "desc")
@@ -58,7 +57,7 @@ class SkipsAPIView(generics.GenericAPIView):
 
     serializer_class = SkipSerializer
     pagination_class = SkipsPagination
-    renderer_classes = (JSONRenderer, SkipsBrowsableAPIRenderer)
+    renderer_classes = (SkipsJSONRenderer, SkipsBrowsableAPIRenderer)
     parser_classes = (JSONParser,)
     filter_backends = (SkipFilterBackend,)
     filterset_class = SkipFilter
@@ -108,14 +107,14 @@ class SkipsAPIView(generics.GenericAPIView):
     def get_queryset(self) -> QuerySet:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator
             return Skip.objects.none()
-        queryset = self.get_base_queryset().in_order(self.get_sort_order())  # type: ignore[attr-defined]
-        return self.get_serializer_class().skip_queryset(queryset)  # type: ignore[attr-defined]
+        return self.get_base_queryset().in_order(self.get_sort_order())  # type: ignore[attr-defined]
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        serializer = self.get_serializer(page, many=True)
-        return self.get_paginated_response(serializer.data)
+        rows = self.paginate_queryset(queryset.values(*ROW_FIELDS))
+        serializer_class: Any = self.get_serializer_class()
+        data = serializer_class.render_page(rows, self.get_serializer_context())
+        return self.get_paginated_response(data)
 
     # Recording
 

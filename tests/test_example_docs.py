@@ -35,3 +35,40 @@ def test_docs_page_renders_from_local_files(live: Live) -> None:
     assert "cdn" not in page.text.lower()
     for asset in assets:
         assert requests.get(f"{live.base}{asset}", timeout=30).status_code == 200, asset
+
+
+def test_list_pages_render_tickets_as_the_serializer_does(live: Live) -> None:
+    """The lean list path (render_many) gives the bytes of the full serializer (POST)."""
+    _, email, key = live.user("supervisor")
+    auth = (f"{email}/token", key)
+    ticket_ids = [
+        row[0]
+        for row in live.sql(
+            # Problems (has_incidents), rated tickets, incidents first.
+            "SELECT id FROM helpdesk_ticket WHERE NOT is_archived ORDER BY"
+            " (id IN (SELECT problem_id FROM helpdesk_ticket)) DESC,"
+            " (satisfaction_score != '') DESC, (problem_id IS NOT NULL) DESC, id LIMIT 12"
+        )
+    ]
+    assert len(ticket_ids) == 12
+    seen = set()
+    for ticket_id in ticket_ids:
+        created = requests.post(
+            f"{live.base}/api/v2/tickets/{ticket_id}/skips.json",
+            json={"skip": {"reason": "comparing"}},
+            auth=auth,
+            timeout=30,
+        )
+        assert created.status_code == 201
+        listed = requests.get(
+            f"{live.base}/api/v2/tickets/{ticket_id}/skips.json?sort_order=desc&page[size]=1",
+            auth=auth,
+            timeout=30,
+        )
+        assert listed.status_code == 200
+        (skip,) = listed.json()["skips"]
+        assert skip["id"] == created.json()["skip"]["id"]
+        assert skip == created.json()["skip"]
+        assert list(skip["ticket"]) == list(created.json()["skip"]["ticket"])
+        seen.add((skip["ticket"]["has_incidents"], skip["ticket"]["satisfaction_rating"] is None))
+    assert len(seen) == 4  # every kind of ticket was compared
