@@ -19,6 +19,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin import helpers
 from django.contrib.admin.exceptions import NotRegistered
 from django.contrib.admin.utils import quote
 from django.contrib.auth import get_user_model
@@ -32,6 +33,7 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
+from django.utils.safestring import SafeString
 from django.utils.text import Truncator
 from django.utils.timesince import timesince, timeuntil
 from django.utils.translation import gettext
@@ -53,6 +55,10 @@ from skips.serializers import format_timestamp
 
 #: Field names tried, in order, for a ticket's title.
 TITLE_FIELDS = ("subject", "title")
+#: Stands for a primary key in a change URL reversed once per request.
+PK_PLACEHOLDER = "SKIPS0PK0"  # nothing that quote() escapes
+#: Related models this request may link to, with their change URL (see PK_PLACEHOLDER).
+Links = dict[type[Model], str]
 #: Field names of a user's name, searched when the user model has them.
 USER_NAME_FIELDS = ("first_name", "last_name", "full_name", "name")
 
@@ -93,40 +99,48 @@ class SkipDisplayMixin:
             return self.ticket_title_field
         return ticket_title_field(Skip._meta.get_field("ticket").related_model)  # type: ignore[arg-type]
 
-    def linkable_models(self, request: HttpRequest) -> frozenset[type[Model]]:
-        """The user and ticket models whose admin pages ``request``'s user may open."""
-        linkable = set()
+    def linkable_models(self, request: HttpRequest) -> Links:
+        """The user and ticket models whose admin pages ``request``'s user may open.
+
+        Each maps to its change URL with a placeholder for the primary key, so
+        that a page of rows reverses each URL once, not once per row.
+        """
+        links = {}
         for name in ("user", "ticket"):
-            model = Skip._meta.get_field(name).related_model
+            model: Any = Skip._meta.get_field(name).related_model
             try:
-                model_admin = self.admin_site.get_model_admin(model)  # type: ignore[arg-type]
+                model_admin = self.admin_site.get_model_admin(model)
             except NotRegistered:
                 continue
             if model_admin.has_view_or_change_permission(request):
-                linkable.add(model)
-        return frozenset(linkable)  # type: ignore[arg-type]
+                url = self._reverse_change(model._meta, PK_PLACEHOLDER)
+                if url is not None:
+                    links[model] = url
+        return links
 
     def mark_linkable(self, request: HttpRequest, skips: Iterable[Skip]) -> list[Skip]:
         """``skips``, each told which related admin pages this request may link to."""
-        linkable = self.linkable_models(request)
+        links = self.linkable_models(request)
         rows = list(skips)
         for skip in rows:
-            skip._skips_linkable = linkable  # type: ignore[attr-defined]
+            skip._skips_links = links  # type: ignore[attr-defined]
         return rows
 
-    def admin_change_url(
-        self, obj: Model, linkable: frozenset[type[Model]] | None = None
-    ) -> str | None:
-        """The admin page of ``obj`` on this site, when registered (and in ``linkable``)."""
+    def admin_change_url(self, obj: Model, links: Links | None = None) -> str | None:
+        """The admin page of ``obj`` on this site, when registered (and in ``links``)."""
         opts = obj._meta
-        if linkable is not None and opts.model not in linkable:
-            return None
+        if links is not None:
+            url = links.get(opts.model)
+            return url.replace(PK_PLACEHOLDER, str(quote(obj.pk))) if url else None
         if not self.admin_site.is_registered(opts.model):
             return None
+        return self._reverse_change(opts, obj.pk)
+
+    def _reverse_change(self, opts: Any, pk: Any) -> str | None:
         try:
             return reverse(
                 f"{self.admin_site.name}:{opts.app_label}_{opts.model_name}_change",
-                args=[quote(obj.pk)],
+                args=[quote(pk)],
             )
         except NoReverseMatch:
             return None
@@ -158,7 +172,7 @@ class SkipDisplayMixin:
         user = skip.user
         name = user_label(user)
         email = user_email(user)
-        url = self.admin_change_url(user, getattr(skip, "_skips_linkable", None))
+        url = self.admin_change_url(user, getattr(skip, "_skips_links", None))
         shown = format_html('<a href="{}">{}</a>', url, name) if url else name
         if email and email != name:
             return format_html('{}<br><span class="quiet">{}</span>', shown, email)
@@ -167,7 +181,7 @@ class SkipDisplayMixin:
     @admin.display(description=_("ticket"))
     def ticket_display(self, skip: Skip) -> str:
         text = self.ticket_text(skip.ticket)
-        url = self.admin_change_url(skip.ticket, getattr(skip, "_skips_linkable", None))
+        url = self.admin_change_url(skip.ticket, getattr(skip, "_skips_links", None))
         return format_html('<a href="{}">{}</a>', url, text) if url else text
 
     @admin.display(description=_("reason"))
@@ -234,6 +248,15 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         return False
 
     # The changelist
+
+    def action_checkbox(self, obj: Any) -> SafeString:
+        """The row's selection box, written directly rather than through a form widget."""
+        return format_html(
+            '<input type="checkbox" name="{}" value="{}" class="action-select" aria-label="{}">',
+            helpers.ACTION_CHECKBOX_NAME,
+            str(obj.pk),
+            format_html(gettext("Select this object for an action - {}"), str(obj)),
+        )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         return super().get_queryset(request).select_related(*self.list_select_related)
@@ -368,13 +391,13 @@ class RecentSkipsFormSet(BaseInlineFormSet):
     all_url: str | None = None
     has_more = False
     #: The related models this request may link to (set per request by SkipInline).
-    linkable: frozenset[type[Model]] | None = None
+    links: Links | None = None
 
     def get_queryset(self) -> Any:
         if not hasattr(self, "_recent"):
             rows = list(super().get_queryset()[: self.limit + 1])
             for skip in rows:
-                skip._skips_linkable = self.linkable
+                skip._skips_links = self.links
             self.has_more = len(rows) > self.limit
             self._recent = rows[: self.limit]
         return self._recent
@@ -424,7 +447,7 @@ class SkipInline(SkipDisplayMixin, admin.TabularInline):
     def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
         formset: Any = super().get_formset(request, obj, **kwargs)
         formset.limit = self.limit
-        formset.linkable = self.linkable_models(request)
+        formset.links = self.linkable_models(request)
         if obj is not None and obj.pk is not None:
             parameter = fk_filter_parameter(self.get_fk_name())
             formset.all_url = self.skips_changelist_url(**{parameter: obj.pk})

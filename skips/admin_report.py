@@ -14,7 +14,6 @@ from django import forms
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.db.models import Model
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -34,7 +33,7 @@ from skips.querysets import archived_q
 from skips.reports import build_report, daily_chart
 
 if TYPE_CHECKING:
-    from skips.admin import SkipAdmin
+    from skips.admin import Links, SkipAdmin
 
 
 class DateInput(forms.DateInput):
@@ -62,7 +61,7 @@ class ReportForm(forms.Form):
         self,
         *args: Any,
         model_admin: SkipAdmin,
-        linkable: frozenset[type[Model]],
+        linkable: Links,
         default_first: datetime.date,
         default_last: datetime.date,
         **kwargs: Any,
