@@ -285,6 +285,28 @@ def query_counts(schemas: Schemas, clients: dict[str, Any], page: Page) -> dict[
     return counts
 
 
+def explain(schemas: Schemas, clients: dict[str, Any], page: Page, plans: bool) -> None:
+    """Each query of ``page`` on the large set, with PostgreSQL's own timing of it."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    schemas.use("large")
+    with CaptureQueriesContext(connection) as queries:
+        fetch(clients["large"], page.url(), page.streams)
+    print(f"\n== {page.name}: {page.url()}")
+    for query in queries.captured_queries:
+        sql = query["sql"]
+        if not sql.lstrip().upper().startswith("SELECT"):
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + sql)
+            lines = [row[0] for row in cursor.fetchall()]
+        timing = next((line for line in reversed(lines) if "Execution Time" in line), "")
+        print(f"  {timing.strip():<32} {sql[:150]}")
+        if plans:
+            print("\n".join("      " + line for line in lines))
+
+
 def export_memory(schemas: Schemas, clients: dict[str, Any]) -> dict[str, float]:
     """Peak Python memory (MiB) of streaming the whole CSV export, per data set."""
     peaks = {}
@@ -316,6 +338,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-repeats", type=int, default=3, help="rounds of a full export")
     parser.add_argument("--rebuild", action="store_true", help="make both data sets again")
     parser.add_argument("--drop", action="store_true", help="drop both schemas at the end")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="print each page's queries on the large set with their time, and stop",
+    )
+    parser.add_argument("--plans", action="store_true", help="with --explain: the plans too")
     args = parser.parse_args(argv)
 
     setup_django()
@@ -332,6 +360,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{size}: {Skip.objects.count():,} skips in schema {SCHEMAS[size]}", flush=True)
 
     web = clients(schemas)
+    if args.explain:
+        for page in pages():
+            if not page.name.startswith("CSV export, everything"):
+                explain(schemas, web, page, args.plans)
+        return 0
     for page in pages():  # warm up: templates, caches, the database's buffers
         for size in SCHEMAS:
             schemas.use(size)

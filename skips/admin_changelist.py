@@ -7,9 +7,9 @@ the page reads the whole table:
   estimate (``pg_class.reltuples``) and a filtered one up to a cap
   ("more than 10,000").
 - :class:`SkipChangeList` replaces the date hierarchy's ``SELECT DISTINCT``
-  over every date with the first and last date of the list (one ``MIN``/``MAX``
-  query, answered from the ``created_at`` index): the choices are the years,
-  months or days between them.
+  over every date with the first and last date of the list (two ``ORDER BY
+  created_at LIMIT 1`` queries, answered from the ``created_at`` index): the
+  choices are the years, months or days between them.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
-from django.db.models import Max, Min, QuerySet
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format, number_format
 from django.utils.functional import cached_property
@@ -117,14 +117,16 @@ class SkipChangeList(ChangeList):
     @cached_property
     def date_bounds(self) -> tuple[datetime.datetime, datetime.datetime] | None:
         """The first and last ``date_hierarchy`` value of the list, in local time."""
+        # Two "ORDER BY ... LIMIT 1" queries rather than one MIN/MAX: PostgreSQL
+        # answers MIN/MAX from an index only for a query on one table, and a
+        # filter may join; an ordered LIMIT 1 walks the index either way.
         field = self.date_hierarchy
-        bounds = (
-            self.queryset.order_by()
-            .select_related(None)
-            .aggregate(first=Min(field), last=Max(field))
-        )
-        first, last = bounds["first"], bounds["last"]
-        if first is None or last is None:
+        values = self.queryset.select_related(None).values_list(field, flat=True)
+        first = values.order_by(field).first()
+        if first is None:
+            return None
+        last = values.order_by(f"-{field}").first()
+        if last is None:  # deleted in between
             return None
         if timezone.is_aware(first):
             first, last = timezone.localtime(first), timezone.localtime(last)
@@ -144,8 +146,8 @@ class SkipChangeList(ChangeList):
     def date_drilldown(self) -> dict[str, Any]:
         """What ``admin/date_hierarchy.html`` shows: ``show``, ``back`` and ``choices``.
 
-        At most one query (``MIN`` and ``MAX`` of the filtered list); none
-        once a day is chosen. The choices are every year, month or day from
+        At most two short queries (the first and the last date of the filtered
+        list); none once a day is chosen. The choices are every year, month or day from
         the first skip of the list to its last, including quiet ones in between.
         """
         year, month, day = self._date_param("year"), self._date_param("month"), None

@@ -23,7 +23,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from skips.models import Skip, get_ticket_model
-from skips.querysets import archived_q, prefix_q
+from skips.querysets import archived_q
 
 
 def local_day_start(day: datetime.date) -> datetime.datetime:
@@ -245,8 +245,11 @@ class ArchivedFilter(admin.SimpleListFilter):
         q = archived_q()
         if q is None:
             return None
-        if self.value() == "hide":  # as the API leaves them out
-            return queryset.exclude(prefix_q(q, "ticket"))
-        if self.value() == "only":  # a subquery: no duplicates from a many-valued rule
-            return queryset.filter(ticket__in=get_ticket_model()._default_manager.filter(q))
+        # The archived tickets as a subquery: the skips table is read alone
+        # (no join), so its indexes serve the page, the count and the dates.
+        archived = get_ticket_model()._default_manager.filter(q).values("pk")
+        if self.value() == "hide":  # the skips the API lists
+            return queryset.exclude(ticket__in=archived)
+        if self.value() == "only":
+            return queryset.filter(ticket__in=archived)
         return None

@@ -290,6 +290,36 @@ def test_search_by_reason_ticket_title_and_number_agent_email_and_name() -> None
     assert found("nothing like it") == set()
 
 
+def test_search_reads_tickets_and_users_as_subqueries() -> None:
+    bulk_skips(3, reasons=["printer"])
+    with sql() as statements:
+        response = logged_in(staff("view_skip")).get(CHANGELIST, {"q": "printer"})
+    assert len(result_ids(response)) == 3
+    count = next(s for s in statements if "COUNT(" in s.upper())
+    assert 'FROM "testapp_case"' in count
+    assert "JOIN" not in count.upper()  # the skips table alone, tickets and users in subqueries
+
+
+def test_search_phrases_and_prefixed_fields(monkeypatch: pytest.MonkeyPatch) -> None:
+    a, b = bulk_skips(2, reasons=["not my area at all", "my area, not"])
+    client = logged_in(staff("view_skip"))
+    assert set(result_ids(client.get(CHANGELIST, {"q": '"my area at"'}))) == {a.pk}
+    assert set(result_ids(client.get(CHANGELIST, {"q": "area not"}))) == {a.pk, b.pk}
+    monkeypatch.setattr(SkipAdmin, "search_fields", ("^reason", "=user__email"))
+    assert set(result_ids(client.get(CHANGELIST, {"q": "my"}))) == {b.pk}
+    email = Skip.objects.get(pk=a.pk).user.email
+    assert set(result_ids(client.get(CHANGELIST, {"q": email.upper()}))) >= {a.pk}
+    assert result_ids(client.get(CHANGELIST, {"q": email[:-1]})) == []
+
+
+def test_archived_filter_reads_the_skips_table_alone() -> None:
+    bulk_skips(2, tickets=[CaseFactory(), CaseFactory(is_archived=True)])
+    with sql() as statements:
+        logged_in(staff("view_skip")).get(CHANGELIST, {"archived": "hide"})
+    count = next(s for s in statements if "COUNT(" in s.upper())
+    assert "JOIN" not in count.upper()
+
+
 def test_search_fields_follow_the_user_model() -> None:
     names = SkipAdmin(Skip, admin.site).get_search_fields(None)  # type: ignore[arg-type]
     assert names == ["reason", "ticket__title", "user__email", "user__full_name"]
