@@ -64,6 +64,14 @@ def user_label(user: Any) -> str:
     return str(name or getattr(user, user.USERNAME_FIELD, "") or user)
 
 
+def parse_user_pk(value: Any) -> Any:
+    """``value`` as a user primary key, within the database's range; else ValidationError."""
+    field: Any = get_user_model()._meta.pk
+    pk = field.to_python(value)
+    field.run_validators(pk)
+    return pk
+
+
 def agents_who_skipped(limit: int, selected: Any = None) -> list[Any]:
     """The first ``limit`` users (by login) who have skipped, and the ``selected`` user's pk.
 
@@ -192,7 +200,7 @@ class AgentFilter(admin.SimpleListFilter):
         if value is None:
             return None
         try:
-            return get_user_model()._meta.pk.to_python(value)
+            return parse_user_pk(value)
         except ValidationError as e:
             raise IncorrectLookupParameters(f"not a user id: {value[:20]!r}") from e
 

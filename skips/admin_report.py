@@ -26,6 +26,7 @@ from skips.admin_filters import (
     CreatedDateFilter,
     agents_who_skipped,
     fk_filter_parameter,
+    parse_user_pk,
     user_label,
 )
 from skips.models import Skip
@@ -45,12 +46,26 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
+class UserChoiceField(forms.ModelChoiceField):
+    """A user by primary key; a key out of the database's range is an invalid choice."""
+
+    def to_python(self, value: Any) -> Any:
+        if value not in self.empty_values:
+            try:
+                parse_user_pk(value)
+            except ValidationError as e:
+                raise ValidationError(
+                    self.error_messages["invalid_choice"], code="invalid_choice"
+                ) from e
+        return super().to_python(value)
+
+
 class ReportForm(forms.Form):
     """The period (local dates, both included), an optional agent, and archived tickets."""
 
     first = forms.DateField(label=_("From"), required=False, widget=DateInput())
     last = forms.DateField(label=_("To"), required=False, widget=DateInput())
-    agent = forms.ModelChoiceField(
+    agent = UserChoiceField(
         label=_("Agent"), queryset=get_user_model()._default_manager.none(), required=False
     )
     hide_archived = forms.BooleanField(
@@ -108,7 +123,7 @@ def _user_pk(value: Any) -> Any:
     if not value:
         return None
     try:
-        return get_user_model()._meta.pk.to_python(value)
+        return parse_user_pk(value)
     except ValidationError:
         return None
 

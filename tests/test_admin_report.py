@@ -149,8 +149,9 @@ def test_report_of_a_chosen_period(desk: dict[str, Any]) -> None:
         {"first": "2020-01-01", "last": "2024-01-01"},
         {"first": "someday"},
         {"agent": "999999"},
+        {"agent": "9" * 25},
     ],
-    ids=["backwards", "too long", "not a date", "no such agent"],
+    ids=["backwards", "too long", "not a date", "no such agent", "agent id out of range"],
 )
 def test_bad_choices_show_errors_and_the_default_period(
     desk: dict[str, Any], params: dict[str, str]
