@@ -35,8 +35,7 @@ from django.utils.html import format_html
 from django.utils.http import urlencode
 from django.utils.safestring import SafeString
 from django.utils.text import Truncator, smart_split, unescape_string_literal
-from django.utils.timesince import timesince, timeuntil
-from django.utils.translation import gettext
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from skips.admin_changelist import ExportChangeList, SkipChangeList, SkipPaginator
@@ -63,14 +62,34 @@ Links = dict[type[Model], str]
 USER_NAME_FIELDS = ("first_name", "last_name", "full_name", "name")
 
 
+#: Units of ``time_ago``, largest first: (seconds, singular, plural).
+AGO_UNITS = (
+    (365 * 86400, "%(n)d year", "%(n)d years"),
+    (30 * 86400, "%(n)d month", "%(n)d months"),
+    (7 * 86400, "%(n)d week", "%(n)d weeks"),
+    (86400, "%(n)d day", "%(n)d days"),
+    (3600, "%(n)d hour", "%(n)d hours"),
+    (60, "%(n)d minute", "%(n)d minutes"),
+)
+
+
 def time_ago(value: Any, now: Any = None) -> str:
-    """``3 hours ago``, ``just now``, or ``in 2 minutes`` for a clock ahead of ours."""
+    """``3 hours ago``, ``just now``, or ``in 2 minutes`` for a clock ahead of ours.
+
+    One unit, rounded down, as people say it; cheap enough for every row of a page.
+    """
     now = now or timezone.now()
-    if value > now:
-        return gettext("in %(delta)s") % {"delta": timeuntil(value, now, depth=1)}
-    if (now - value).total_seconds() < 60:
-        return gettext("just now")
-    return gettext("%(delta)s ago") % {"delta": timesince(value, now, depth=1)}
+    seconds = (now - value).total_seconds()
+    ahead = seconds < 0
+    seconds = abs(seconds)
+    for size, singular, plural in AGO_UNITS:
+        if seconds >= size:
+            count = int(seconds // size)
+            delta = ngettext(singular, plural, count) % {"n": count}
+            if ahead:
+                return gettext("in %(delta)s") % {"delta": delta}
+            return gettext("%(delta)s ago") % {"delta": delta}
+    return gettext("just now")
 
 
 def search_lookup(field: str) -> str:

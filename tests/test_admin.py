@@ -154,9 +154,13 @@ def table_row(page: str, marker: str) -> str:
 
 def test_time_ago() -> None:
     now = timezone.now()
-    assert time_ago(now - datetime.timedelta(hours=3, minutes=5), now) == "3\xa0hours ago"
-    assert time_ago(now - datetime.timedelta(seconds=5), now) == "just now"
-    assert time_ago(now + datetime.timedelta(minutes=2), now) == "in 2\xa0minutes"
+    ago = datetime.timedelta
+    assert time_ago(now - ago(hours=3, minutes=5), now) == "3 hours ago"
+    assert time_ago(now - ago(hours=1), now) == "1 hour ago"
+    assert time_ago(now - ago(days=13), now) == "1 week ago"
+    assert time_ago(now - ago(days=400), now) == "1 year ago"
+    assert time_ago(now - ago(seconds=59), now) == "just now"
+    assert time_ago(now + ago(minutes=2, seconds=5), now) == "in 2 minutes"
 
 
 def test_sort_by_when_ascending() -> None:
