@@ -9,6 +9,7 @@ they never widen it. A malformed or repeated value is a 400 naming it.
 from __future__ import annotations
 
 import datetime
+import re
 from typing import Any
 
 import django_filters
@@ -24,6 +25,7 @@ from skips.exceptions import InvalidParameter
 from skips.models import REASON_MAX_LENGTH, Skip
 
 MAX_ID = 2**63 - 1
+ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 
 
 class UTCDateTimeField(forms.DateTimeField):
@@ -34,6 +36,8 @@ class UTCDateTimeField(forms.DateTimeField):
             return None
         text = str(value).strip()
         try:
+            if not ISO_DATE.match(text):  # the extended format only, on every Python
+                raise ValueError(text)
             parsed = parse_datetime(text)
             if parsed is None:
                 day = parse_date(text)

@@ -1,4 +1,4 @@
-"""Renderers of the skips views: JSON, and the browsable API for a logged-in user."""
+"""What goes in and out of the skips views: JSON (and the browsable API for a person)."""
 
 from __future__ import annotations
 
@@ -7,6 +7,9 @@ from collections.abc import Mapping
 from typing import Any
 
 import orjson
+from rest_framework.exceptions import ParseError
+from rest_framework.negotiation import DefaultContentNegotiation
+from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
 from rest_framework.utils.encoders import JSONEncoder
 
@@ -68,3 +71,35 @@ class SkipsBrowsableAPIRenderer(BrowsableAPIRenderer):
         if form is not None and method == "POST":
             form.fields["_content"].initial = json.dumps(self.example_body, indent=4)
         return form
+
+
+class SkipsJSONParser(JSONParser):
+    """REST framework's JSON parser; JSON nested too deep to parse is a 400, not a 500."""
+
+    def parse(self, stream: Any, media_type: str | None = None, parser_context: Any = None) -> Any:
+        try:
+            return super().parse(stream, media_type, parser_context)
+        except RecursionError as e:
+            raise ParseError("JSON parse error - the body is nested too deeply") from e
+
+
+class SkipsContentNegotiation(DefaultContentNegotiation):
+    """Negotiation by ``Accept`` and the ``.json`` suffix; a ``format`` query parameter is
+    an ordinary (ignored) parameter, as on the reference service."""
+
+    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
+        if format_suffix is None:
+            request = _WithoutFormatParameter(request)
+        return super().select_renderer(request, renderers, format_suffix)
+
+
+class _WithoutFormatParameter:
+    """A request whose query parameters hide the ``format`` override to negotiation."""
+
+    def __init__(self, request: Any) -> None:
+        self._request = request
+        self.query_params = request.query_params.copy()
+        self.query_params.pop("format", None)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._request, name)

@@ -19,7 +19,6 @@ from django.db import IntegrityError, transaction
 from django.db.models import Model, QuerySet
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
-from rest_framework.parsers import JSONParser
 from rest_framework.permissions import BasePermission
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -36,7 +35,12 @@ from skips.filters import SkipFilter, SkipFilterBackend
 from skips.models import Skip, get_ticket_model
 from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
-from skips.renderers import SkipsBrowsableAPIRenderer, SkipsJSONRenderer
+from skips.renderers import (
+    SkipsBrowsableAPIRenderer,
+    SkipsContentNegotiation,
+    SkipsJSONParser,
+    SkipsJSONRenderer,
+)
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
 from skips.serializers import MAX_ID, ROW_FIELDS, SkipSerializer
 from skips.throttling import SkipsRateThrottle
@@ -58,7 +62,8 @@ class SkipsAPIView(generics.GenericAPIView):
     serializer_class = SkipSerializer
     pagination_class = SkipsPagination
     renderer_classes = (SkipsJSONRenderer, SkipsBrowsableAPIRenderer)
-    parser_classes = (JSONParser,)
+    parser_classes = (SkipsJSONParser,)
+    content_negotiation_class = SkipsContentNegotiation
     filter_backends = (SkipFilterBackend,)
     filterset_class = SkipFilter
     #: Permissions for reading (any of them) and for recording a skip.

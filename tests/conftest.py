@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 import pytest
+from django.db import connection
 from rest_framework.test import APIClient
 
 from tests import factories
@@ -71,11 +72,34 @@ def as_user() -> Any:
     return client_for
 
 
+#: A skip whose reason starts with this is expected on other databases: the
+#: PostgreSQL stage of CI runs those tests.
+POSTGRESQL_ONLY = "postgresql only"
+
+
+def _must_not_skip(report: Any) -> bool:
+    if os.environ.get("CI") != "true" or not report.skipped or hasattr(report, "wasxfail"):
+        return False
+    reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
+    on_postgresql = connection.vendor == "postgresql"
+    return not (reason.startswith(f"Skipped: {POSTGRESQL_ONLY}") and not on_postgresql)
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: Any, call: Any) -> Any:
     """Under CI=true a skipped test fails: nothing the tests need may be missing."""
     outcome = yield
     report = outcome.get_result()
-    if report.skipped and os.environ.get("CI") == "true" and not hasattr(report, "wasxfail"):
+    if _must_not_skip(report):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI=true, which needs every part: {report.longrepr}"
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_make_collect_report(collector: Any) -> Any:
+    """The same for a module skipped as a whole."""
+    outcome = yield
+    report = outcome.get_result()
+    if _must_not_skip(report):
         report.outcome = "failed"
         report.longrepr = f"skipped under CI=true, which needs every part: {report.longrepr}"

@@ -98,6 +98,8 @@ def test_filters_with_both_pagination_styles(data: dict[str, Any], supervisor: A
     ("query", "name"),
     [
         ("created_after=yesterday", "created_after"),
+        ("created_before=20150930", "created_before"),
+        ("created_before=2015-W40", "created_before"),
         ("created_after=2024-13-01", "created_after"),
         ("created_before=2024-06-10T25:00:00Z", "created_before"),
         ("user_id=abc", "user_id"),
