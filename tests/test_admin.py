@@ -57,7 +57,13 @@ def test_staff_without_view_skip_sees_nothing(codenames: tuple[str, ...]) -> Non
     assert index.status_code == 200
     assert CHANGELIST not in index.content.decode()
     assert REPORT not in index.content.decode()
-    for url in (CHANGELIST, f"{CHANGELIST}{skip.pk}/change/", REPORT, EXPORT):
+    for url in (
+        CHANGELIST,
+        f"{CHANGELIST}{skip.pk}/change/",
+        f"{CHANGELIST}{skip.pk}/history/",
+        REPORT,
+        EXPORT,
+    ):
         assert client.get(url).status_code == 403, url
     assert client.get("/admin/skips/").status_code == 404
 
@@ -80,6 +86,7 @@ def test_viewer_reads_but_cannot_add_change_or_delete() -> None:
     assert 'name="_save"' not in page
     assert "deletelink" not in page
 
+    assert client.get(f"{CHANGELIST}{skip.pk}/history/").status_code == 200
     assert client.get(f"{CHANGELIST}add/").status_code == 403
     assert client.get(f"{CHANGELIST}{skip.pk}/delete/").status_code == 403
     assert client.post(f"{CHANGELIST}{skip.pk}/delete/", {"post": "yes"}).status_code == 403
