@@ -19,6 +19,7 @@ from skips import admin_changelist
 from skips.admin import SkipAdmin, time_ago
 from skips.admin_changelist import SkipPaginator, round_estimate
 from skips.models import Skip
+from tests.conftest import POSTGRESQL_ONLY
 from tests.factories import CaseFactory, SupervisorFactory, UserFactory
 from tests.test_admin_support import (
     CHANGELIST,
@@ -431,7 +432,9 @@ def test_unfiltered_large_lists_use_the_planner_estimate(monkeypatch: pytest.Mon
     assert not any("COUNT(" in s.upper() for s in statements)
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_class is PostgreSQL's")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason=f"{POSTGRESQL_ONLY}: pg_class is PostgreSQL's"
+)
 def test_planner_estimate_on_postgresql(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(SkipPaginator, "estimate_threshold", 10)
     bulk_skips(40)
