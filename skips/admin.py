@@ -264,9 +264,10 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
     user_search_fields: Sequence[str] | None = None
     #: Rows written at a time by the CSV export.
     export_chunk_size = CHUNK_SIZE
-    #: Prefix exported text that a spreadsheet would read as a formula with ``'``.
-    #: Off, so that the file holds the API's values exactly.
-    export_guard_formulas = False
+    #: Prefix exported text that a spreadsheet would read as a formula with ``'``
+    #: (an agent's reason could otherwise run in a supervisor's spreadsheet).
+    #: Set it to False for the API's values exactly.
+    export_guard_formulas = True
     #: Days in the report when none are chosen, and at most.
     report_days = 30
     report_max_days = 366

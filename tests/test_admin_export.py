@@ -157,12 +157,14 @@ def test_csv_rows_use_the_queryset_iterator(monkeypatch: pytest.MonkeyPatch) -> 
     assert len(text.splitlines()) == 6
 
 
-def test_formula_guard_is_off_by_default_and_available(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_formula_guard_is_on_by_default_and_can_be_turned_off(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     bulk_skips(1, reasons=["=HYPERLINK(1)"])
     client = logged_in(staff("view_skip"))
-    assert parse(client.get(EXPORT))[0]["reason"] == "=HYPERLINK(1)"
-    monkeypatch.setattr(SkipAdmin, "export_guard_formulas", True)
     assert parse(client.get(EXPORT))[0]["reason"] == "'=HYPERLINK(1)"
+    monkeypatch.setattr(SkipAdmin, "export_guard_formulas", False)
+    assert parse(client.get(EXPORT))[0]["reason"] == "=HYPERLINK(1)"
     assert guard_formula("-1") == "'-1"
     assert guard_formula("fine") == "fine"
     assert guard_formula(12) == 12
