@@ -77,7 +77,7 @@ class UTCDateTimeFilter(django_filters.Filter):
     field_class = UTCDateTimeField
 
 
-@extend_schema_field(OpenApiTypes.INT64)
+@extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})
 class IdFilter(django_filters.Filter):
     """A positive 64-bit id."""
 

@@ -260,8 +260,16 @@ class SkipsPagination(BasePagination):
         size = {"type": "integer", "minimum": 1, "maximum": cursor.max_page_size}
         return [
             param(cursor.size_param, size, "Cursor pagination: records per page (default 100)."),
-            param(cursor.after_param, {"type": "string"}, "Cursor pagination: the next page."),
-            param(cursor.before_param, {"type": "string"}, "Cursor pagination: the previous page."),
+            param(
+                cursor.after_param,
+                {"type": "string", "minLength": 1},
+                "Cursor pagination: the next page (not with page[before]).",
+            ),
+            param(
+                cursor.before_param,
+                {"type": "string", "minLength": 1},
+                "Cursor pagination: the previous page (not with page[after]).",
+            ),
             param(
                 offset.page_query_param,
                 {"type": "integer", "minimum": 1},
