@@ -212,15 +212,6 @@ class SkipSerializer(serializers.ModelSerializer):
         return queryset
 
     @classmethod
-    def skip_queryset(cls, queryset: Any) -> Any:
-        """``queryset`` of skips, loading their tickets as the ticket serializer needs."""
-        serializer = cls.get_ticket_serializer_class()
-        return queryset.with_tickets(
-            getattr(serializer, "select_related", ()),
-            getattr(serializer, "prefetch_related", ()),
-        )
-
-    @classmethod
     def render_tickets(cls, ticket_ids: Collection[Any], context: Any) -> dict[Any, Any]:
         """The embedded ticket of each id, each rendered once."""
         serializer = cls.get_ticket_serializer_class()

@@ -132,3 +132,23 @@ def test_new_skip_timestamps_are_equal_and_updates_move_updated_at(agent: Any) -
     skip.save(update_fields=["reason"])
     skip.refresh_from_db()
     assert skip.updated_at > skip.created_at
+
+
+def test_with_tickets_loads_tickets_and_their_relations_at_once(agent: Any) -> None:
+    from django.db import connection
+    from django.db.models import Prefetch
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.factories import LabelFactory
+
+    labels = [LabelFactory(name="vip"), LabelFactory(name="bug")]
+    for _ in range(5):
+        SkipFactory(user=agent, ticket=CaseFactory(labels=labels))
+    with CaptureQueriesContext(connection) as queries:
+        skips = list(Skip.objects.with_tickets(["owner"], [Prefetch("labels")]).in_order("asc"))
+        seen = [
+            (s.ticket.owner.email, sorted(label.name for label in s.ticket.labels.all()))
+            for s in skips
+        ]
+    assert len(queries) == 2  # skips joined with tickets and owners; labels
+    assert all(names == ["bug", "vip"] for _, names in seen)
