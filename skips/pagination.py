@@ -107,9 +107,13 @@ class CursorError(InvalidPaginationParameter):
 def cursor_scope(request: Request, view: Any, sort_order: str) -> str:
     """What a cursor is bound to: the endpoint, its path ids, the user and the order."""
     match = getattr(request, "resolver_match", None)
-    kwargs = sorted((k, str(v)) for k, v in (view.kwargs if view else {}).items() if k != "format")
+    path_ids = dict(view.kwargs if view else {})
+    path_ids.pop("format", None)  # the .json suffix changes nothing
+    if path_ids.get("user_id") == "me":
+        path_ids["user_id"] = request.user.pk
+    kwargs = sorted((k, str(v)) for k, v in path_ids.items())
     route = getattr(match, "url_name", "") or ""
-    raw = f"{route.removesuffix('-json')}|{kwargs}|{request.user.pk}|{sort_order}"
+    raw = f"{route}|{kwargs}|{request.user.pk}|{sort_order}"
     return hashlib.sha256(raw.encode()).hexdigest()[:16]
 
 

@@ -276,3 +276,11 @@ def test_cursor_page_queries_are_fixed_and_count_nothing(supervisor: Any) -> Non
     sql = " ".join(q["sql"].upper() for q in queries)
     assert "COUNT(" not in sql
     assert "OFFSET" not in sql
+
+
+def test_me_and_ones_own_id_share_cursors(agent: Any) -> None:
+    expected = make_skips(agent, 3)
+    c = client_for(agent)
+    cursor = cursor_from(c, "/api/v2/users/me/skips?page[size]=1")
+    page = c.get(f"/api/v2/users/{agent.pk}/skips.json?page[after]={cursor}")
+    assert ids(page.json()) == expected[1:]
