@@ -2,7 +2,8 @@
 
 A supervisor logs in to the live example project, browses the skips
 changelist (a filter, a date range, a search), opens a skip, exports CSV and
-reads the report. Screenshots of the changelist and the report are saved in
+reads the report; the API's documentation page renders every operation.
+Screenshots of the changelist, the report and the docs are saved in
 ``test-artifacts/`` at the top of the checkout.
 
 No browser is ever downloaded: the test uses ``/usr/bin/chromium``
@@ -233,3 +234,35 @@ def test_ticket_page_shows_its_skips_to_an_admin(page: Any, live: Live) -> None:
     assert inline.locator("tbody tr.has_original").count() == min(skips, 20)
     go(page, page.click, f"a[href='/admin/skips/skip/?ticket__id__exact={ticket_id}']")
     assert page.locator("#result_list tbody tr").count() == skips
+
+
+def test_api_docs_render_every_operation_offline(browser: Any, live: Live) -> None:
+    """/api/docs/ (Swagger UI from the server's own static files) shows the whole API."""
+    context = browser.new_context(viewport={"width": 1400, "height": 1000})
+    refused: list[str] = []
+
+    def only_the_live_server(route: Any) -> None:
+        if route.request.url.startswith(live.base + "/"):
+            route.continue_()  # runserver --insecure serves /static/ itself here
+        else:
+            refused.append(route.request.url)
+            route.abort()
+
+    context.route("**/*", only_the_live_server)
+    try:
+        page = context.new_page()
+        page.goto(f"{live.base}/api/docs/")
+        page.wait_for_selector(".opblock", timeout=30_000)
+        operations = page.locator(".opblock .opblock-summary-path").all_inner_texts()
+        assert len(operations) == 10
+        assert {text.replace("\u200b", "") for text in operations} >= {
+            "/api/v2/skips",
+            "/api/v2/skips.json",
+            "/api/v2/tickets/{ticket_id}/skips",
+            "/api/v2/users/{user_id}/skips.json",
+        }
+        ARTIFACTS.mkdir(exist_ok=True)
+        page.screenshot(path=str(ARTIFACTS / "api-docs.png"), full_page=True)
+    finally:
+        context.close()
+    assert refused == [], f"requests off the live server: {refused}"
