@@ -54,10 +54,6 @@ class Settings:
         return value if isinstance(value, str) and value else "skips.MissingTicketModel"
 
     @property
-    def TICKET_MODEL_SET(self) -> bool:
-        return bool(self._get("SKIPS_TICKET_MODEL"))
-
-    @property
     def TICKET_SERIALIZER(self) -> type:
         return _load(self._get("SKIPS_TICKET_SERIALIZER"))
 

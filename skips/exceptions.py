@@ -46,11 +46,6 @@ class InvalidPaginationParameter(InvalidParameter):
     error = "InvalidPaginationParameter"
 
 
-class InvalidJSON(InvalidParameter):
-    default_detail = "The request body is not valid JSON."
-    error = "InvalidJSON"
-
-
 class RequestTooLarge(SkipsAPIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime
 import hashlib
-from collections import OrderedDict
 from typing import Any
 
 from django.core import signing
@@ -89,14 +88,12 @@ class OffsetPagination(BasePagination):
     def get_paginated_response(self, data: Any) -> Response:
         has_next = self.page * self.page_size < self.count
         return Response(
-            OrderedDict(
-                [
-                    (self.envelope, data),
-                    ("next_page", self.page_link(self.page + 1) if has_next else None),
-                    ("previous_page", self.page_link(self.page - 1) if self.page > 1 else None),
-                    ("count", self.count),
-                ]
-            )
+            {
+                self.envelope: data,
+                "next_page": self.page_link(self.page + 1) if has_next else None,
+                "previous_page": self.page_link(self.page - 1) if self.page > 1 else None,
+                "count": self.count,
+            }
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import json
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -268,3 +269,33 @@ def test_head_and_options(agent: Any) -> None:
     response = c.options("/api/v2/skips.json")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
+
+
+@pytest.mark.parametrize(
+    "ticket_serializer",
+    [
+        "tests.testapp.serializers.CaseSerializer",  # no render_many: REST framework renders
+        "skips.serializers.TicketSerializer",  # the default, with its own render_many
+    ],
+)
+def test_list_path_renders_what_the_serializer_renders(
+    agent: Any, settings: Any, ticket_serializer: str
+) -> None:
+    """The lean list path and SkipSerializer(...).data (used by POST) give the same JSON."""
+    from rest_framework.test import APIRequestFactory
+
+    from skips.serializers import ROW_FIELDS, SkipSerializer
+
+    settings.SKIPS_TICKET_SERIALIZER = ticket_serializer
+    labels = [LabelFactory(name="vip"), LabelFactory(name="bug")]
+    shared = CaseFactory(labels=labels)
+    for case in (shared, shared, CaseFactory(labels=[]), CaseFactory(owner=None)):
+        SkipFactory(user=agent, ticket=case, reason="")
+    context = {"request": APIRequestFactory().get("/api/v2/skips", secure=True)}
+    queryset = Skip.objects.in_order("asc")
+    rows = list(queryset.values(*ROW_FIELDS))
+    lean = SkipSerializer.render_page(rows, context)
+    full = SkipSerializer(list(queryset.select_related("ticket")), many=True, context=context).data
+    assert json.loads(json.dumps(lean)) == json.loads(json.dumps(full))
+    assert [list(skip) for skip in lean] == [list(skip) for skip in full]
+    assert [list(skip["ticket"]) for skip in lean] == [list(skip["ticket"]) for skip in full]
