@@ -10,7 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.db import models
 from django.utils.module_loading import import_string
 
 DEFAULTS: dict[str, Any] = {
@@ -37,6 +40,10 @@ DEFAULTS: dict[str, Any] = {
     "SKIPS_MAX_BODY_SIZE": 64 * 1024,
     # Requests per user and period ("700/min", "10/s"); None turns throttling off.
     "SKIPS_THROTTLE_RATE": None,
+    # Which tickets a user may see: a callable (or its dotted path) taking the
+    # user and returning a Q over the ticket model, or None for every ticket.
+    # None (the default) lets everyone see every ticket; superusers always do.
+    "SKIPS_TICKET_ACCESS": None,
 }
 
 
@@ -65,6 +72,11 @@ class Settings:
         return value
 
     @property
+    def TICKET_ACCESS(self) -> Callable[[Any], Any] | None:
+        value = self._get("SKIPS_TICKET_ACCESS")
+        return None if value is None else _load(value)
+
+    @property
     def AUTHENTICATION_CLASSES(self) -> list[type]:
         return [_load(path) for path in self._get("SKIPS_AUTHENTICATION_CLASSES")]
 
@@ -91,3 +103,17 @@ def _load(value: Any) -> Any:
 
 
 conf = Settings()
+
+
+def get_ticket_model() -> type[models.Model]:
+    """The host's ticket model, named by ``SKIPS_TICKET_MODEL`` (as ``get_user_model``)."""
+    try:
+        return apps.get_model(conf.TICKET_MODEL, require_ready=False)
+    except ValueError as e:
+        raise ImproperlyConfigured(
+            "SKIPS_TICKET_MODEL must be of the form 'app_label.model_name'"
+        ) from e
+    except LookupError as e:
+        raise ImproperlyConfigured(
+            f"SKIPS_TICKET_MODEL refers to model {conf.TICKET_MODEL!r}, which is not installed"
+        ) from e

@@ -4,31 +4,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.apps import apps as django_apps
 from django.conf import settings
-from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from skips.conf import conf
+from skips.conf import conf, get_ticket_model
 from skips.querysets import SkipQuerySet
 
 REASON_MAX_LENGTH = 1024
 
-
-def get_ticket_model() -> type[models.Model]:
-    """The host's ticket model, named by ``SKIPS_TICKET_MODEL``."""
-    try:
-        return django_apps.get_model(conf.TICKET_MODEL, require_ready=False)
-    except ValueError as e:
-        raise ImproperlyConfigured(
-            "SKIPS_TICKET_MODEL must be of the form 'app_label.model_name'"
-        ) from e
-    except LookupError as e:
-        raise ImproperlyConfigured(
-            f"SKIPS_TICKET_MODEL refers to model {conf.TICKET_MODEL!r}, which is not installed"
-        ) from e
+__all__ = ["REASON_MAX_LENGTH", "Skip", "get_ticket_model"]
 
 
 class Skip(models.Model):

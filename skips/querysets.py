@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
-from skips.conf import conf
+from skips.conf import conf, get_ticket_model
 
 if TYPE_CHECKING:
     from skips.models import Skip
@@ -26,16 +26,51 @@ def archived_q() -> Q | None:
     return Q(**{value: True})
 
 
-def prefix_q(q: Q, prefix: str) -> Q:
-    """The same Q, with every lookup taken through the relation ``prefix``."""
+def ticket_access_q(user: Any) -> Q | None:
+    """The Q over the ticket model of the tickets ``user`` may see, or None for all.
+
+    ``SKIPS_TICKET_ACCESS`` decides; superusers see every ticket.
+    """
+    rule = conf.TICKET_ACCESS
+    if rule is None or getattr(user, "is_superuser", False):
+        return None
+    return rule(user)
+
+
+def visible_tickets(user: Any) -> models.QuerySet:
+    """The host's tickets that ``user`` may see (``SKIPS_TICKET_ACCESS``)."""
+    tickets = get_ticket_model()._default_manager.all()
+    q = ticket_access_q(user)
+    return tickets if q is None else tickets.filter(q)
+
+
+def through_ticket(q: Q) -> Q:
+    """A Q over skips matching the skips whose ticket matches ``q`` (a Q over tickets).
+
+    A Q of plain lookups is taken through the join (``ticket__...``); one that
+    holds expressions (``Q(Exists(...))``), which cannot be re-rooted, becomes
+    a subquery on the ticket's id.
+    """
+    prefixed = _prefix_q(q, "ticket")
+    if prefixed is not None:
+        return prefixed
+    return Q(ticket__in=get_ticket_model()._default_manager.filter(q).values("pk"))
+
+
+def _prefix_q(q: Q, prefix: str) -> Q | None:
+    """The same Q with every lookup taken through ``prefix``; None if it holds expressions."""
     prefixed = q.copy()
     children: list[Any] = []
     for child in q.children:
         if isinstance(child, Q):
-            children.append(prefix_q(child, prefix))
+            inner = _prefix_q(child, prefix)
+            if inner is None:
+                return None
+            children.append(inner)
+        elif isinstance(child, tuple) and len(child) == 2 and isinstance(child[0], str):
+            children.append((f"{prefix}__{child[0]}", child[1]))
         else:
-            lookup, value = child  # type: ignore[misc]
-            children.append((f"{prefix}__{lookup}", value))
+            return None
     prefixed.children = children
     return prefixed
 
@@ -62,19 +97,29 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         return self.filter(ticket=ticket)
 
     def visible_to(self, user: Any) -> SkipQuerySet:
-        """What ``user`` may read: every skip with reports access, else their own."""
+        """What ``user`` may read: every skip with reports access, else their own,
+        and only of the tickets they may see (``SKIPS_TICKET_ACCESS``)."""
         if not user or not user.is_active:
             return self.none()
         if user.has_perm("skips.view_skip"):
-            return self
+            return self.of_tickets_visible_to(user)
         if user.has_perm("skips.add_skip"):
-            return self.for_user(user)
+            return self.for_user(user).of_tickets_visible_to(user)
         return self.none()
+
+    def of_tickets_visible_to(self, user: Any) -> SkipQuerySet:
+        """Only the skips of tickets ``user`` may see (``SKIPS_TICKET_ACCESS``)."""
+        q = ticket_access_q(user)
+        if q is None:
+            return self
+        # A subquery rather than a join: a rule over a many-valued relation
+        # (the ticket's groups) would repeat the skips it matched twice.
+        return self.filter(ticket__in=visible_tickets(user).values("pk"))
 
     def not_archived(self) -> SkipQuerySet:
         """Leave out the skips of archived tickets (see ``SKIPS_ARCHIVED_TICKETS``)."""
         q = archived_q()
-        return self if q is None else self.exclude(prefix_q(q, "ticket"))
+        return self if q is None else self.exclude(through_ticket(q))
 
     def in_order(self, sort_order: SortOrder = "asc") -> SkipQuerySet:
         """Order by ``created_at`` then ``id``, ascending or descending."""
@@ -106,8 +151,6 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         ``tickets`` narrows the candidates (a view's queryset); by default every
         ticket that is not archived.
         """
-        from skips.models import get_ticket_model
-
         if tickets is None:
             tickets = get_ticket_model()._default_manager.all()
             q = archived_q()
