@@ -15,7 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, router, transaction
 from django.db.models import Model, QuerySet
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -143,7 +143,7 @@ class SkipsAPIView(generics.GenericAPIView):
         serializer = self.get_serializer(data=self.get_skip_data(), context_ticket=ticket)
         try:
             serializer.is_valid(raise_exception=True)
-            with transaction.atomic():
+            with transaction.atomic(using=router.db_for_write(Skip)):
                 serializer.save(user=request.user)
         except ValidationError as e:
             raise RecordInvalid(e.detail) from e  # type: ignore[arg-type]
