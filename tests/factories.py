@@ -73,6 +73,12 @@ class CaseFactory(factory.django.DjangoModelFactory):
 
     title = factory.Faker("sentence", nb_words=5)
     owner = factory.SubFactory(AgentFactory)
+    # Secrets a real ticket model holds: no API answer may carry them.
+    secret_key = factory.Sequence(lambda n: f"SECRET-KEY-{n}")
+    password = factory.Sequence(lambda n: f"SECRET-PASSWORD-{n}")
+    token = factory.Sequence(lambda n: f"SECRET-TOKEN-{n}")
+    internal_note = factory.Sequence(lambda n: f"SECRET-NOTE-{n}")
+    api_key = factory.Sequence(lambda n: f"SECRET-API-KEY-{n}")
 
     @factory.post_generation
     def labels(self, create: bool, extracted: Any, **kwargs: Any) -> None:

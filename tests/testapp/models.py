@@ -41,9 +41,21 @@ class Label(models.Model):
 
 
 class Case(models.Model):
-    """A ticket by another name, with other fields."""
+    """A ticket by another name, with other fields, some of them secret.
+
+    ``team`` is what the test host's access rule reads (agents see the cases of
+    their groups). The secret fields must never reach an API answer.
+    """
 
     title = models.CharField(max_length=200)
+    team = models.ForeignKey(
+        "auth.Group", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    secret_key = models.CharField(max_length=64, blank=True, default="")
+    password = models.CharField(max_length=128, blank=True, default="")
+    token = models.CharField(max_length=64, blank=True, default="")
+    internal_note = models.TextField(blank=True, default="")
+    api_key = models.CharField(max_length=64, blank=True, default="")
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
