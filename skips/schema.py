@@ -32,9 +32,15 @@ class SkipsAutoSchema(AutoSchema):
         return ["Ticket Skips"]
 
 
+# The schemes' names start with "skips" so that none is taken for one of the host's
+# (drf-spectacular names REST framework's BasicAuthentication "basicAuth", its
+# SessionAuthentication "cookieAuth"): a host whose schema describes its own views
+# too gets one scheme per authentication class, and no collision warning.
+
+
 class TokenBasicScheme(OpenApiAuthenticationExtension):
     target_class = "skips.authentication.TokenBasicAuthentication"
-    name = "basicAuth"
+    name = "skipsBasicAuth"
     match_subclasses = True
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -47,7 +53,7 @@ class TokenBasicScheme(OpenApiAuthenticationExtension):
 
 class BearerTokenScheme(OpenApiAuthenticationExtension):
     target_class = "skips.authentication.BearerTokenAuthentication"
-    name = "bearerAuth"
+    name = "skipsBearerAuth"
     match_subclasses = True
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:
@@ -56,7 +62,7 @@ class BearerTokenScheme(OpenApiAuthenticationExtension):
 
 class SessionScheme(OpenApiAuthenticationExtension):
     target_class = "skips.authentication.SessionAuthentication"
-    name = "sessionAuth"
+    name = "skipsSessionAuth"
     match_subclasses = True
 
     def get_security_definition(self, auto_schema: Any) -> dict[str, Any]:

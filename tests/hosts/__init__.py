@@ -1,0 +1,1 @@
+"""Host projects of the tests: settings and URLconfs that include skips among other apps."""
