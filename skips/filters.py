@@ -22,7 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 
 from skips.exceptions import InvalidParameter
-from skips.models import REASON_MAX_LENGTH, Skip
+from skips.models import REASON_MAX_LENGTH
 
 MAX_ID = 2**63 - 1
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
@@ -114,9 +114,11 @@ class SkipFilter(django_filters.FilterSet):
         method="filter_has_reason", help_text="true: skips with a reason; false: without."
     )
 
-    class Meta:
-        model = Skip
-        fields = ("created_after", "created_before", "user_id", "ticket_id", "reason")
+    # No Meta.model: every filter is declared, so building the class resolves no
+    # model field. With Meta.model = Skip, django-filter would follow ticket_id to
+    # the host's ticket model at import, and a missing or misspelled
+    # SKIPS_TICKET_MODEL would crash the URLconf (and manage.py check) with a
+    # traceback instead of skips.E001/E002.
 
     def filter_has_reason(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
         if value is None:

@@ -28,7 +28,9 @@ class Skip(models.Model):
     ticket = models.ForeignKey(
         conf.TICKET_MODEL,
         on_delete=models.CASCADE,
-        related_name="skips",
+        # No reverse accessor or query name on the host's ticket model, so that
+        # none can clash with a field, property or relation of its own.
+        related_name="+",
         verbose_name=_("ticket"),
         db_index=False,  # served by the (ticket, created_at, id) index
     )
