@@ -37,3 +37,10 @@ class IsPathUser(BasePermission):
     def has_permission(self, request: Request, view: Any) -> bool:
         user_id = view.kwargs.get("user_id")
         return bool(_active(request) and (user_id == "me" or str(request.user.pk) == str(user_id)))
+
+
+class IsRecording(BasePermission):
+    """Allows requests that record a skip (``POST``)."""
+
+    def has_permission(self, request: Request, view: Any) -> bool:
+        return request.method == "POST"

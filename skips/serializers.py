@@ -22,7 +22,7 @@ from rest_framework import serializers
 
 from skips.conf import conf
 from skips.models import REASON_MAX_LENGTH, Skip, get_ticket_model
-from skips.querysets import archived_q
+from skips.querysets import archived_q, visible_tickets
 
 MAX_ID = 2**63 - 1
 #: The columns of a skip that a list page reads (the lean path of list pages).
@@ -82,27 +82,82 @@ class TicketURLField(serializers.Field):
         return f"{ticket_url_prefix(self.context)}{ticket.pk}.json"
 
 
-class TicketSerializer(serializers.Serializer):
-    """Renders any ticket model: ``id``, ``url`` and each concrete field.
+#: The keys of the reference service's ticket object. The default ticket
+#: serializer renders those the host's ticket model has a column for, and no other.
+REFERENCE_TICKET_FIELDS = frozenset(
+    {
+        "assignee_id",
+        "collaborator_ids",
+        "created_at",
+        "custom_fields",
+        "description",
+        "due_at",
+        "external_id",
+        "follower_ids",
+        "from_messaging_channel",
+        "generated_timestamp",
+        "group_id",
+        "has_incidents",
+        "organization_id",
+        "priority",
+        "problem_id",
+        "raw_subject",
+        "recipient",
+        "requester_id",
+        "satisfaction_rating",
+        "sharing_agreement_ids",
+        "status",
+        "subject",
+        "submitter_id",
+        "tags",
+        "type",
+        "updated_at",
+        "via",
+    }
+)
 
-    Foreign keys appear by their column name (``requester_id``), timestamps in
-    the reference format. A host with a richer ticket writes its own serializer
-    and names it in ``SKIPS_TICKET_SERIALIZER``.
+
+class TicketSerializer(serializers.Serializer):
+    """Renders any ticket model, safely: ``id``, ``url`` and an allow-list of columns.
+
+    The allow-list is the reference ticket object's keys (``subject``,
+    ``status``, ``requester_id``...) that the model has a column of that name
+    for; nothing else, so that a secret column never reaches an agent. Name
+    more columns in ``extra_fields`` of a subclass::
+
+        class HelpdeskTicketSerializer(TicketSerializer):
+            extra_fields = ("title", "channel")
+
+    Foreign keys are rendered by their column (``requester_id``), timestamps in
+    the reference format. A host with a richer ticket writes its own serializer.
     """
 
     #: Ticket relations joined into the skips query (``select_related`` lookups).
     select_related: ClassVar[Sequence[str]] = ()
     #: Ticket relations loaded with one query each (``prefetch_related`` lookups).
     prefetch_related: ClassVar[Sequence[str | Prefetch]] = ()
+    #: Columns rendered when the model has them: the reference ticket's keys.
+    reference_fields: ClassVar[Collection[str]] = REFERENCE_TICKET_FIELDS
+    #: More columns to render, by field name or column name (``"title"``).
+    extra_fields: ClassVar[Collection[str]] = ()
+
+    @classmethod
+    def get_columns(cls) -> list[models.Field]:
+        """The ticket model's columns this serializer renders, in name order."""
+        wanted = {*cls.reference_fields, *cls.extra_fields}
+        columns = [
+            field
+            for field in get_ticket_model()._meta.concrete_fields
+            if not field.primary_key and (field.attname in wanted or field.name in wanted)
+        ]
+        return sorted(columns, key=lambda field: field.attname)
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields: dict[str, serializers.Field] = {
             "id": serializers.ReadOnlyField(source="pk"),
             "url": TicketURLField(),
         }
-        for field in get_ticket_model()._meta.concrete_fields:
-            if field.primary_key or field.attname in fields:
-                continue
+        for field in self.get_columns():
             if isinstance(field, models.DateTimeField):
                 fields[field.attname] = TimestampField()
             else:
@@ -117,14 +172,19 @@ class TicketSerializer(serializers.Serializer):
         tickets from plain values; it must give what ``.data`` would. Without
         it, each ticket of a page is loaded and serialized once by REST framework.
         """
-        model = get_ticket_model()
-        columns = [f for f in model._meta.concrete_fields if not f.primary_key]
+        if not cls._renders_columns_only():
+            tickets = list(_ticket_queryset(cls).filter(pk__in=ticket_ids))
+            data = cls(tickets, many=True, context=context).data
+            return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
+        columns = cls.get_columns()
         timestamps = {f.attname for f in columns if isinstance(f, models.DateTimeField)}
         names = sorted({"id", "url", *(f.attname for f in columns)})
         prefix = ticket_url_prefix(context)
         rendered = {}
-        for row in model._default_manager.filter(pk__in=ticket_ids).values(
-            "pk", *(f.attname for f in columns)
+        for row in (
+            get_ticket_model()
+            ._default_manager.filter(pk__in=ticket_ids)
+            .values("pk", *(f.attname for f in columns))
         ):
             pk = row.pop("pk")
             row.update(id=pk, url=f"{prefix}{pk}.json")
@@ -132,6 +192,27 @@ class TicketSerializer(serializers.Serializer):
                 row[name] = format_timestamp(row[name])
             rendered[pk] = {name: row[name] for name in names}
         return rendered
+
+    @classmethod
+    def _renders_columns_only(cls) -> bool:
+        """Whether ``.data`` is the columns of :meth:`get_columns` (no subclass
+        declares fields or changes how they are rendered)."""
+        return (
+            not cls._declared_fields
+            and cls.get_fields is TicketSerializer.get_fields
+            and cls.to_representation is TicketSerializer.to_representation
+        )
+
+
+def _ticket_queryset(serializer: Any) -> models.QuerySet:
+    """Tickets with the relations ``serializer`` declares it reads."""
+    queryset = get_ticket_model()._default_manager.prefetch_related(
+        *getattr(serializer, "prefetch_related", ())
+    )
+    joins = getattr(serializer, "select_related", ())
+    if joins:  # select_related() with no names would join every foreign key
+        queryset = queryset.select_related(*joins)
+    return queryset
 
 
 @extend_schema_field(OpenApiTypes.INT64)
@@ -195,15 +276,12 @@ class SkipSerializer(serializers.ModelSerializer):
         return conf.TICKET_SERIALIZER
 
     @classmethod
-    def ticket_queryset(cls) -> models.QuerySet:
-        """Tickets with what the ticket serializer reads, and ``_skips_archived``."""
-        serializer = cls.get_ticket_serializer_class()
-        queryset = get_ticket_model()._default_manager.prefetch_related(
-            *getattr(serializer, "prefetch_related", ())
-        )
-        joins = getattr(serializer, "select_related", ())
-        if joins:  # select_related() with no names would join every foreign key
-            queryset = queryset.select_related(*joins)
+    def ticket_queryset(cls, user: Any = None) -> models.QuerySet:
+        """Tickets ``user`` may see (all for None), with what the ticket serializer
+        reads, and ``_skips_archived``."""
+        queryset = _ticket_queryset(cls.get_ticket_serializer_class())
+        if user is not None:
+            queryset = queryset.filter(pk__in=visible_tickets(user).values("pk"))
         q = archived_q()
         if q is not None:
             queryset = queryset.annotate(
@@ -211,25 +289,45 @@ class SkipSerializer(serializers.ModelSerializer):
             )
         return queryset
 
-    @classmethod
-    def render_tickets(cls, ticket_ids: Collection[Any], context: Any) -> dict[Any, Any]:
-        """The embedded ticket of each id, each rendered once."""
-        serializer = cls.get_ticket_serializer_class()
-        render_many = getattr(serializer, "render_many", None)
-        if render_many is not None:
-            return render_many(ticket_ids, context)
-        tickets = list(cls.ticket_queryset().filter(pk__in=ticket_ids))
-        data = serializer(tickets, many=True, context=context).data
-        return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
+    # List pages
 
     @classmethod
-    def render_page(cls, rows: list[dict[str, Any]], context: Any) -> list[dict[str, Any]]:
-        """A list page from plain rows (``ROW_FIELDS``): what ``many=True`` would give.
+    def renders_from_rows(cls) -> bool:
+        """Whether list pages may take the lean path: plain rows, not instances.
 
-        Lists go this way: no model instance per skip, and each ticket of the
-        page rendered once however many of its skips the page holds.
+        True when this class renders the fields ``SkipSerializer`` declares, as
+        it declares them. A subclass that adds, drops or changes a field (or
+        ``to_representation``) gets the generic path, through its own fields.
         """
-        tickets = cls.render_tickets({row["ticket_id"] for row in rows}, context)
+        lean = _LEAN.get(cls)
+        if lean is None:
+            lean = _LEAN[cls] = cls is SkipSerializer or (
+                cls.to_representation is SkipSerializer.to_representation
+                and _field_signature(cls) == _field_signature(SkipSerializer)
+            )
+        return lean
+
+    @classmethod
+    def page_queryset(cls, queryset: models.QuerySet) -> models.QuerySet:
+        """What a list page reads from the ordered, filtered skips ``queryset``."""
+        if cls.renders_from_rows():
+            return queryset.values(*ROW_FIELDS)
+        ticket = cls.get_ticket_serializer_class()
+        return queryset.with_tickets(  # type: ignore[attr-defined]
+            getattr(ticket, "select_related", ()), getattr(ticket, "prefetch_related", ())
+        )
+
+    @classmethod
+    def render_page(cls, page: list[Any], context: Any) -> list[dict[str, Any]]:
+        """A list page: what ``cls(page, many=True).data`` gives.
+
+        ``page`` comes from :meth:`page_queryset`. On the lean path it holds
+        plain rows (``ROW_FIELDS``): no model instance per skip, and each ticket
+        of the page rendered once however many of its skips the page holds.
+        """
+        if not cls.renders_from_rows():
+            return cls(page, many=True, context=context).data  # type: ignore[return-value]
+        tickets = cls.render_tickets({row["ticket_id"] for row in page}, context)
         return [
             {
                 "created_at": format_timestamp(row["created_at"]),
@@ -240,8 +338,21 @@ class SkipSerializer(serializers.ModelSerializer):
                 "updated_at": format_timestamp(row["updated_at"]),
                 "user_id": row["user_id"],
             }
-            for row in rows
+            for row in page
         ]
+
+    @classmethod
+    def render_tickets(cls, ticket_ids: Collection[Any], context: Any) -> dict[Any, Any]:
+        """The embedded ticket of each id, each rendered once."""
+        serializer = cls.get_ticket_serializer_class()
+        render_many = getattr(serializer, "render_many", None)
+        if render_many is not None:
+            return render_many(ticket_ids, context)
+        tickets = list(_ticket_queryset(serializer).filter(pk__in=ticket_ids))
+        data = serializer(tickets, many=True, context=context).data
+        return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
+
+    # One skip
 
     def get_fields(self) -> dict[str, serializers.Field]:
         fields = super().get_fields()
@@ -256,7 +367,9 @@ class SkipSerializer(serializers.ModelSerializer):
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         ticket = self.context.get("ticket")
         if ticket is None:
-            ticket = self.ticket_queryset().filter(pk=attrs.pop("ticket_id")).first()
+            request = self.context.get("request")
+            tickets = self.ticket_queryset(getattr(request, "user", None))
+            ticket = tickets.filter(pk=attrs.pop("ticket_id")).first()
             if ticket is None:
                 raise serializers.ValidationError({"ticket_id": [_("no such ticket")]})
         if getattr(ticket, "_skips_archived", False):
@@ -272,3 +385,17 @@ class SkipSerializer(serializers.ModelSerializer):
             ticket=validated_data["ticket"],
             reason=validated_data.get("reason", ""),
         )
+
+
+#: Whether each SkipSerializer class renders from rows (see ``renders_from_rows``).
+_LEAN: dict[type, bool] = {}
+
+
+def _field_signature(serializer: type[SkipSerializer]) -> dict[str, tuple[type, str]]:
+    """Each field the output shows but the ticket, by name: its class and source."""
+    fields = serializer(context={}).fields
+    return {
+        name: (type(field), field.source)
+        for name, field in fields.items()
+        if name != "ticket" and not field.write_only
+    }

@@ -12,11 +12,13 @@ Every route also answers with a ``.json`` suffix. Override points are the
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, router, transaction
 from django.db.models import Model, QuerySet
+from django.utils.cache import add_never_cache_headers
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -31,9 +33,10 @@ from skips.exceptions import (
     exception_handler,
 )
 from skips.filters import SkipFilter, SkipFilterBackend
-from skips.models import Skip, get_ticket_model
+from skips.models import Skip
 from skips.pagination import SkipsPagination, single_param
-from skips.permissions import HasReportsAccess, IsAgent, IsPathUser
+from skips.permissions import HasReportsAccess, IsAgent, IsPathUser, IsRecording
+from skips.querysets import visible_tickets
 from skips.renderers import (
     SkipsBrowsableAPIRenderer,
     SkipsContentNegotiation,
@@ -41,7 +44,7 @@ from skips.renderers import (
     SkipsJSONRenderer,
 )
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
-from skips.serializers import MAX_ID, ROW_FIELDS, SkipSerializer
+from skips.serializers import MAX_ID, SkipSerializer
 from skips.throttling import SkipsRateThrottle
 
 SORT_ORDERS = ("asc", "desc")
@@ -55,8 +58,27 @@ def parse_id(value: str) -> int | None:
     return number if 1 <= number <= MAX_ID else None
 
 
+class FromSettings:
+    """A class attribute read from the ``SKIPS_*`` settings at each use.
+
+    A subclass that sets the attribute itself wins, as with any class
+    attribute of a REST framework view.
+    """
+
+    def __init__(self, read: Callable[[], Any]) -> None:
+        self.read = read
+
+    def __get__(self, instance: Any, owner: Any = None) -> Any:
+        return self.read()
+
+
 class SkipsAPIView(generics.GenericAPIView):
-    """Base of the skips views: the app's authentication, errors and envelopes."""
+    """Base of the skips views: the app's authentication, errors and envelopes.
+
+    Extend it as any REST framework view: ``authentication_classes``,
+    ``permission_classes``, ``throttle_classes`` and ``serializer_class`` set
+    on a subclass win; their defaults follow the ``SKIPS_*`` settings.
+    """
 
     serializer_class = SkipSerializer
     pagination_class = SkipsPagination
@@ -65,21 +87,38 @@ class SkipsAPIView(generics.GenericAPIView):
     content_negotiation_class = SkipsContentNegotiation
     filter_backends = (SkipFilterBackend,)
     filterset_class = SkipFilter
-    #: Permissions for reading and for recording a skip (all must allow).
-    read_permission_classes: tuple[Any, ...] = (IsAgent | HasReportsAccess,)
-    create_permission_classes: tuple[Any, ...] = (IsAgent,)
+    authentication_classes: Any = FromSettings(lambda: conf.AUTHENTICATION_CLASSES)
+    throttle_classes: Any = FromSettings(lambda: [SkipsRateThrottle] if conf.THROTTLE_RATE else [])
+    #: Agents read and record; reports access reads too.
+    permission_classes: Any = (IsAgent | (~IsRecording & HasReportsAccess),)
     envelope = "skip"
     schema = SkipsAutoSchema()
 
-    def get_authenticators(self) -> list[Any]:
-        return [auth() for auth in conf.AUTHENTICATION_CLASSES]
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        # Before authentication: the CSRF check of a session would read the body.
+        self.check_body_size(request)
+        super().initial(request, *args, **kwargs)
+
+    def check_body_size(self, request: Request) -> None:
+        """Refuse a body longer than ``SKIPS_MAX_BODY_SIZE`` before anything reads it.
+
+        Only ``POST`` reads a body (the CSRF check reads a form's); other
+        methods' bodies are ignored.
+        """
+        if request.method != "POST":
+            return
+        length = request.META.get("CONTENT_LENGTH") or "0"
+        if not (length.isascii() and length.isdigit()):
+            raise InvalidParameter("The Content-Length header must be a whole number of bytes.")
+        if int(length) > conf.MAX_BODY_SIZE:
+            raise RequestTooLarge(f"The request body must be at most {conf.MAX_BODY_SIZE} bytes.")
 
     def get_exception_handler(self) -> Any:
         return exception_handler
 
     def get_throttles(self) -> list[Any]:
         if not hasattr(self, "_throttles"):
-            self._throttles = [SkipsRateThrottle()] if conf.THROTTLE_RATE else []
+            self._throttles = super().get_throttles()
         return self._throttles
 
     def finalize_response(
@@ -87,14 +126,12 @@ class SkipsAPIView(generics.GenericAPIView):
     ) -> Response:
         response = super().finalize_response(request, response, *args, **kwargs)
         for throttle in getattr(self, "_throttles", ()):
-            for header, value in throttle.rate_limit_headers().items():
+            headers = getattr(throttle, "rate_limit_headers", None)
+            for header, value in (headers() if headers else {}).items():
                 response[header] = value
+        # Answers hold one user's data: no shared cache may keep them.
+        add_never_cache_headers(response)
         return response
-
-    def get_permissions(self) -> list[Any]:
-        if self.request.method == "POST":
-            return [permission() for permission in self.create_permission_classes]
-        return [permission() for permission in self.read_permission_classes]
 
     # Reading
 
@@ -105,7 +142,7 @@ class SkipsAPIView(generics.GenericAPIView):
         return value
 
     def get_base_queryset(self) -> QuerySet:
-        """Skips this request lists, before loading tickets and ordering."""
+        """Skips this request lists, before filtering and ordering."""
         return Skip.objects.visible_to(self.request.user).not_archived()
 
     def get_queryset(self) -> QuerySet:
@@ -114,10 +151,10 @@ class SkipsAPIView(generics.GenericAPIView):
         return self.get_base_queryset().in_order(self.get_sort_order())  # type: ignore[attr-defined]
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        rows = self.paginate_queryset(queryset.values(*ROW_FIELDS))
         serializer_class: Any = self.get_serializer_class()
-        data = serializer_class.render_page(rows, self.get_serializer_context())
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(serializer_class.page_queryset(queryset))
+        data = serializer_class.render_page(page, self.get_serializer_context())
         return self.get_paginated_response(data)
 
     # Recording
@@ -128,9 +165,6 @@ class SkipsAPIView(generics.GenericAPIView):
 
     def get_skip_data(self) -> dict[str, Any]:
         """The ``skip`` object of the request body."""
-        length = self.request.META.get("CONTENT_LENGTH") or "0"
-        if not length.isdigit() or int(length) > conf.MAX_BODY_SIZE:
-            raise RequestTooLarge(f"The request body must be at most {conf.MAX_BODY_SIZE} bytes.")
         data = self.request.data
         if not isinstance(data, dict) or not isinstance(data.get(self.envelope), dict):
             raise InvalidParameter(
@@ -190,9 +224,12 @@ class TicketSkipListView(SkipsAPIView):
         ticket_id = parse_id(self.kwargs["ticket_id"])
         ticket = None
         if ticket_id is not None:
-            queryset = self.get_serializer_class().ticket_queryset()  # type: ignore[attr-defined]
-            if self.request.method != "POST":
-                queryset = get_ticket_model()._default_manager.all()
+            # A ticket the user may not see is answered as one that does not exist.
+            user = self.request.user
+            if self.request.method == "POST":
+                queryset = self.get_serializer_class().ticket_queryset(user)  # type: ignore[attr-defined]
+            else:
+                queryset = visible_tickets(user)
             ticket = queryset.filter(pk=ticket_id).first()
         if ticket is None:
             raise NotFound()
@@ -216,9 +253,8 @@ class UserSkipListView(SkipsAPIView):
 
     http_method_names = ["get", "head", "options"]
 
-    def get_permissions(self) -> list[Any]:
-        # Another agent's route is closed, whatever the method, without reports access.
-        return [*super().get_permissions(), (IsPathUser | HasReportsAccess)()]
+    #: Another agent's route is closed, whatever the method, without reports access.
+    permission_classes: Any = (*SkipsAPIView.permission_classes, IsPathUser | HasReportsAccess)
 
     def get_user(self) -> Any:
         user_id = self.kwargs["user_id"]
