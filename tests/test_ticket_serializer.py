@@ -71,7 +71,7 @@ def test_extra_fields_add_columns_by_field_or_column_name(agent: Any, settings: 
 
 @isolate_apps("tests.testapp")
 def test_the_allow_list_is_the_reference_keys_the_model_has(monkeypatch: Any) -> None:
-    class Ticket(models.Model):
+    class Ticket(models.Model):  # noqa: DJ008
         subject = models.CharField(max_length=100)
         status = models.CharField(max_length=10)
         requester = models.ForeignKey("testapp.Agent", on_delete=models.CASCADE)
