@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import inspect
 from typing import Any
 
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
+from django.db import InterfaceError, OperationalError, models, router
+from django.db.models import Q, QuerySet
+from django.db.models.expressions import ExpressionWrapper
+from django.db.models.lookups import IsNull, Lookup
+from django.db.models.sql.where import WhereNode
 from django.utils.module_loading import import_string
 from rest_framework.authentication import BaseAuthentication
 from rest_framework.serializers import BaseSerializer
@@ -23,7 +30,7 @@ def _import(name: str, value: Any, error_id: str) -> tuple[Any, list[CheckMessag
         return value, []
     try:
         return import_string(value), []
-    except ImportError as e:
+    except Exception as e:  # ImportError, or whatever the module raises when imported
         return None, [
             Error(
                 f"{name} = {value!r} cannot be imported: {e}",
@@ -61,6 +68,70 @@ def check_ticket_model(app_configs: Any = None, **kwargs: Any) -> list[CheckMess
     return []
 
 
+@register(Tags.models)
+def check_ticket_primary_key(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E010: the ticket model's primary key is an integer.
+
+    Ticket ids are integers in the reference API: in the paths
+    (``tickets/{id}/skips``), in ``skip.ticket_id`` and in the filters. A
+    primary key inherited from a parent model (multi-table inheritance) counts
+    as the parent's.
+    """
+    from skips.models import get_ticket_model
+
+    try:
+        model = get_ticket_model()
+    except ImproperlyConfigured:
+        return []  # reported by skips.E001 / skips.E002
+    pk = model._meta.pk
+    while pk is not None and pk.is_relation and pk.target_field is not pk:
+        pk = pk.target_field
+    if isinstance(pk, models.IntegerField):
+        return []
+    return [
+        Error(
+            f"The ticket model {model._meta.label} has a "
+            f"{type(pk).__name__ if pk is not None else 'missing'} primary key; "
+            "skips needs an integer one (SKIPS_TICKET_MODEL).",
+            hint="Ticket ids are integers in the API, as on the reference service: "
+            "give the ticket model an AutoField, BigAutoField or IntegerField primary key.",
+            obj=model,
+            id="skips.E010",
+        )
+    ]
+
+
+@register()
+def check_database_routing(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E011: skips are written to the database their tickets and users are written to.
+
+    A skip's ticket and user are foreign keys, constrained in the skips table's
+    database, and the lists join the tickets. The routers are asked as the
+    skips queries ask them, without hints. Only writes are compared: a router
+    may spread reads over replicas at random.
+    """
+    from django.contrib.auth import get_user_model
+
+    from skips.models import Skip, get_ticket_model
+
+    try:
+        related = [get_ticket_model(), get_user_model()]
+    except ImproperlyConfigured:
+        return []  # reported by skips.E001 / skips.E002, or by Django (AUTH_USER_MODEL)
+    skips_alias = router.db_for_write(Skip)
+    return [
+        Error(
+            f"DATABASE_ROUTERS send writes of skips to {skips_alias!r} but of "
+            f"{model._meta.label} to {router.db_for_write(model)!r}.",
+            hint="Route the skips app with the ticket and user models' apps (reads and writes).",
+            obj=model,
+            id="skips.E011",
+        )
+        for model in related
+        if router.db_for_write(model) != skips_alias
+    ]
+
+
 @register()
 def check_ticket_serializer(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
     serializer, errors = _import(
@@ -80,8 +151,16 @@ def check_ticket_serializer(app_configs: Any = None, **kwargs: Any) -> list[Chec
 
 @register(Tags.models)
 def check_archived_tickets(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
-    from skips.models import get_ticket_model
-    from skips.querysets import archived_q
+    """skips.E004: ``SKIPS_ARCHIVED_TICKETS`` is None, a boolean lookup or a callable giving a Q.
+
+    The rule's Q is built and its SQL compiled (never run) with the compiler of
+    the database each query is routed to, in every form the skips queries use
+    it: over tickets (filter, exclude, annotation) and over skips through their
+    ticket. The lookup form compares a value with ``True``, so the field (or
+    transform) it ends on must be a BooleanField, unless it ends in ``__isnull``.
+    """
+    from skips.models import Skip, get_ticket_model
+    from skips.querysets import archived_q, through_ticket
 
     value = _setting("SKIPS_ARCHIVED_TICKETS")
     if value is None:
@@ -102,19 +181,109 @@ def check_archived_tickets(app_configs: Any = None, **kwargs: Any) -> list[Check
     try:
         model = get_ticket_model()
     except ImproperlyConfigured:
-        return []  # reported by skips.E002
-    try:
-        # Building the query resolves every name in the lookup, without running it.
-        str(model._default_manager.filter(archived_q()).query)
-    except Exception as e:  # the host's callable may raise anything
+        return []  # reported by skips.E001 / skips.E002
+
+    def error(problem: str) -> list[CheckMessage]:
         return [
             Error(
                 f"SKIPS_ARCHIVED_TICKETS = {value!r} is not a valid filter of "
-                f"{model._meta.label}: {e}",
-                hint="Name a field lookup of the ticket model, or give a callable returning a Q.",
+                f"{model._meta.label}: {problem}",
+                hint="Name a boolean field lookup of the ticket model, "
+                "or give a callable returning a Q.",
                 id="skips.E004",
             )
         ]
+
+    try:
+        q = archived_q()
+        if not isinstance(q, Q):
+            return error(f"the callable returned {q!r}, not a Q")
+        tickets = model._default_manager.all()
+        for queryset in (
+            tickets.filter(q),
+            tickets.exclude(q),
+            tickets.annotate(_skips_archived=ExpressionWrapper(q, models.BooleanField())),
+            Skip._default_manager.exclude(through_ticket(q)),
+        ):
+            _compile(queryset)
+        if isinstance(value, str) and "." not in value:  # the lookup form
+            problem = _not_a_boolean_test(tickets.filter(q))
+            if problem:
+                return error(problem)
+    except (InterfaceError, OperationalError):
+        return []  # the compiler needed the server (its version), which is not there
+    except Exception as e:  # the host's callable may raise anything
+        return error(str(e) or type(e).__name__)
+    return []
+
+
+def _compile(queryset: QuerySet) -> None:
+    """Compile the SQL of ``queryset``, WHERE included, as its database would; run nothing."""
+    # EmptyResultSet: a rule that matches no ticket is valid; its query is just never sent.
+    with contextlib.suppress(EmptyResultSet):
+        queryset.query.get_compiler(using=queryset.db).as_sql()
+
+
+def _not_a_boolean_test(queryset: QuerySet) -> str | None:
+    """Why the lookup ``queryset`` was filtered on is not a test of a boolean with True."""
+    lookup = next(_lookups(queryset.query.where), None)
+    if lookup is None or isinstance(lookup, IsNull):
+        return None
+    field = getattr(lookup.lhs, "output_field", None)
+    if isinstance(field, models.BooleanField):
+        return None
+    name = getattr(getattr(lookup.lhs, "target", None), "name", None) or type(lookup.lhs).__name__
+    return (
+        f"{name!r} ({type(field).__name__}) is not a BooleanField, so comparing it "
+        "with True says nothing (end the lookup in __isnull, or give a callable)"
+    )
+
+
+def _lookups(node: WhereNode) -> Any:
+    for child in node.children:
+        if isinstance(child, WhereNode):
+            yield from _lookups(child)
+        elif isinstance(child, Lookup):
+            yield child
+
+
+@register()
+def check_ticket_access(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E009: ``SKIPS_TICKET_ACCESS`` is None or a callable (or its dotted path) of a user.
+
+    The rule is imported and its signature checked (one positional argument,
+    the user), but it is not called: it needs a real user, and a rule that reads
+    what only the host's users have would fail for any stand-in (an
+    AnonymousUser), so calling one would report rules that work. What it returns
+    is compiled with each request's queries.
+    """
+    value = _setting("SKIPS_TICKET_ACCESS")
+    if value is None:
+        return []
+    if not (callable(value) or isinstance(value, str)):
+        return [
+            Error(
+                f"SKIPS_TICKET_ACCESS = {value!r} must be None, a callable or its dotted path.",
+                id="skips.E009",
+            )
+        ]
+    rule, errors = _import("SKIPS_TICKET_ACCESS", value, "skips.E009")
+    if errors:
+        return errors
+    if not callable(rule):
+        return [Error(f"SKIPS_TICKET_ACCESS = {value!r} is not callable.", id="skips.E009")]
+    try:
+        inspect.signature(rule).bind(None)
+    except TypeError:
+        return [
+            Error(
+                f"SKIPS_TICKET_ACCESS = {value!r} does not take one argument, the user.",
+                hint="Give a callable taking the user and returning a Q over the ticket model.",
+                id="skips.E009",
+            )
+        ]
+    except ValueError:
+        pass  # no signature to read (some builtins): left to the first request
     return []
 
 
