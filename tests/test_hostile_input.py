@@ -653,6 +653,7 @@ def test_hostile_input(case: Hostile, world: World, settings: Any) -> None:
 
     assert response.status_code == case.status, response.content[:500]
     assert response["Content-Type"] == JSON
+    assert "no-store" in response["Cache-Control"]
     body = response.json()
     if case.status == 201:
         created = Skip.objects.get(pk=body["skip"]["id"])
