@@ -45,7 +45,7 @@ def assert_error(response: Any, status: int, error: str) -> None:
 
 @pytest.mark.parametrize(
     "length",
-    ["\u00b2", "\u0663", "１２", "12a", "-5", "1e3", " 12", "0x10", "1" * 40],
+    ["\u00b2", "\u0663", "\uff11\uff12", "12a", "-5", "1e3", " 12", "0x10", "1" * 40],
     ids=[
         "superscript two",
         "arabic-indic three",
