@@ -391,7 +391,7 @@ class SkipSerializer(serializers.ModelSerializer):
 _LEAN: dict[type, bool] = {}
 
 
-def _field_signature(serializer: type[SkipSerializer]) -> dict[str, tuple[type, str]]:
+def _field_signature(serializer: type[SkipSerializer]) -> dict[str, tuple[type, str | None]]:
     """Each field the output shows but the ticket, by name: its class and source."""
     fields = serializer(context={}).fields
     return {
