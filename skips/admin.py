@@ -8,6 +8,13 @@
 - :class:`SkipInline`: the newest skips of a ticket or of a user, read-only,
   for the host's ticket and user admins.
 
+Both show a non-superuser only the skips of the tickets they may see
+(``SKIPS_TICKET_ACCESS``), as the API does: the changelist and its count, its
+filters, search and date drill-down, the page of one skip (any other is "not
+found"), the CSV export and every figure of the report read
+``SkipAdmin.get_queryset``, which narrows the skips by a subquery on the
+ticket's id (no query of its own, none per row).
+
 Nothing here imports the host's models: the ticket is
 ``Skip._meta.get_field("ticket").related_model`` and the user is
 ``get_user_model()``, searched by its ``USERNAME_FIELD``.
@@ -16,6 +23,7 @@ Nothing here imports the host's models: the ticket is
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from itertools import islice
 from typing import Any
 
 from django.contrib import admin
@@ -38,13 +46,14 @@ from django.utils.text import Truncator, smart_split, unescape_string_literal
 from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
-from skips.admin_changelist import ExportChangeList, SkipChangeList, SkipPaginator
+from skips.admin_changelist import DATE_PARTS, ExportChangeList, SkipChangeList, SkipPaginator
 from skips.admin_export import CHUNK_SIZE, csv_response, csv_rows, skip_columns, user_field_names
 from skips.admin_filters import (
     AgentFilter,
     ArchivedFilter,
     CreatedDateFilter,
     HasReasonFilter,
+    filter_parameters,
     fk_filter_parameter,
     user_email,
     user_label,
@@ -258,10 +267,13 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
     readonly_fields = fields
     search_help_text = _(
         "Reason, ticket number or title, agent's login, email or name. "
-        "Several words must all match."
+        "Several words must all match; words after the first %(count)s are left out."
     )
     #: User fields searched; None: the login field, the email field and the name fields it has.
     user_search_fields: Sequence[str] | None = None
+    #: Words of a search that are searched (each costs a condition on every
+    #: search field): the first ones; the rest are left out.
+    search_max_words = 10
     #: Rows written at a time by the CSV export.
     export_chunk_size = CHUNK_SIZE
     #: Prefix exported text that a spreadsheet would read as a formula with ``'``
@@ -295,13 +307,41 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).select_related(*self.list_select_related)
+        """Every skip of the tickets ``request``'s user may see (``SKIPS_TICKET_ACCESS``).
+
+        The changelist, its count, filters and search, the page of one skip,
+        the export and the report all start here.
+        """
+        skips: Any = super().get_queryset(request)  # a SkipQuerySet
+        return skips.of_tickets_visible_to(request.user).select_related(*self.list_select_related)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
         changelist = super().get_changelist_instance(request)
+        changelist.search_help_text = self.get_search_help_text()
         if not getattr(request, "_skips_export", False):
             changelist.result_list = self.mark_linkable(request, changelist.result_list)
         return changelist
+
+    def get_search_help_text(self) -> str:
+        """``search_help_text``, its ``%(count)s`` being ``search_max_words``."""
+        return str(self.search_help_text or "").replace("%(count)s", str(self.search_max_words))
+
+    def allowed_lookups(self, request: HttpRequest | None = None) -> set[str]:
+        """The query string parameters the changelist takes, besides Django's own.
+
+        The list filters' parameters, the date drill-down's, and the ticket's
+        (the link to every skip of a ticket). Anything else, such as
+        ``reason__regex`` or ``id__gt``, is refused (Django's 400).
+        """
+        list_filter = self.get_list_filter(request) if request is not None else self.list_filter
+        names = {name for item in list_filter for name in filter_parameters(item)}
+        if self.date_hierarchy:
+            names.update(f"{self.date_hierarchy}__{part}" for part in DATE_PARTS)
+        names.add(fk_filter_parameter("ticket"))
+        return names
+
+    def lookup_allowed(self, lookup: str, value: Any, request: Any = None) -> bool:
+        return lookup in self.allowed_lookups(request)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         skip = super().get_object(request, object_id, from_field)
@@ -348,10 +388,14 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         (small) tables, as ``ticket_id IN (...)`` and ``user_id IN (...)``:
         the skips table is then read alone, newest first along its
         ``created_at`` index, and a page of a common word stops early.
+
+        Only the first ``search_max_words`` words are searched: each one adds
+        a condition on every search field, and the rest are left out.
         """
+        bits = islice(smart_split(search_term), self.search_max_words)
         words = [
             unescape_string_literal(bit) if bit[:1] in "\"'" and bit[0] == bit[-1] else bit
-            for bit in smart_split(search_term)
+            for bit in bits
         ]
         if not words:
             return queryset, False
@@ -454,6 +498,12 @@ class RecentSkipsFormSet(BaseInlineFormSet):
     #: The related models this request may link to (set per request by SkipInline).
     links: Links | None = None
 
+    @classmethod
+    def get_default_prefix(cls) -> str:
+        # The ticket's foreign key has no reverse name (related_name="+"),
+        # which would make the prefix empty (the admin then writes "-1").
+        return "skips"
+
     def get_queryset(self) -> Any:
         if not hasattr(self, "_recent"):
             rows = list(super().get_queryset()[: self.limit + 1])
@@ -498,9 +548,9 @@ class SkipInline(SkipDisplayMixin, admin.TabularInline):
         return [name for name in self.fields if name != parent_column]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
+        skips: Any = super().get_queryset(request)  # a SkipQuerySet
         return (
-            super()
-            .get_queryset(request)
+            skips.of_tickets_visible_to(request.user)
             .select_related("user", "ticket")
             .order_by("-created_at", "-id")
         )

@@ -9,14 +9,19 @@ the page reads the whole table:
 - :class:`SkipChangeList` replaces the date hierarchy's ``SELECT DISTINCT``
   over every date with the first and last date of the list (two ``ORDER BY
   created_at LIMIT 1`` queries, answered from the ``created_at`` index): the
-  choices are the years, months or days between them.
+  choices are the years, months or days between them. It reads the
+  drill-down's year, month and day itself, so that the calendar's last year
+  (9999) is a list like any other and a part that makes no date is the
+  admin's usual "?e=1", never an error of the server.
 """
 
 from __future__ import annotations
 
+import calendar
 import datetime
 from typing import Any
 
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.views.main import ChangeList
 from django.core.paginator import Paginator
 from django.db import connections
@@ -28,6 +33,10 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
+from skips.admin_filters import created_between
+
+#: The parts of a date the drill-down's query string may name, largest first.
+DATE_PARTS = ("year", "month", "day")
 #: How an unfiltered count was worked out, for the label.
 EXACT, ESTIMATED, CAPPED = "exact", "estimated", "capped"
 
@@ -114,6 +123,65 @@ class SkipPaginator(Paginator):
 class SkipChangeList(ChangeList):
     """The Skip changelist, with a date drill-down that never lists distinct dates."""
 
+    def date_parameters(self) -> list[str]:
+        """The query string names of the drill-down: ``created_at__year`` and so on."""
+        if not self.date_hierarchy:
+            return []
+        return [f"{self.date_hierarchy}__{part}" for part in DATE_PARTS]
+
+    def get_filters_params(self, params: Any = None) -> dict[str, Any]:
+        """The filters' parameters; the drill-down's are read by :attr:`date_parts`."""
+        lookup_params = super().get_filters_params(params)
+        for name in self.date_parameters():
+            lookup_params.pop(name, None)
+        return lookup_params
+
+    @cached_property
+    def date_parts(self) -> tuple[int | None, int | None, int | None]:
+        """The year, month and day chosen in the drill-down (None where not chosen).
+
+        IncorrectLookupParameters when they make no date, or name a month
+        without its year or a day without its month.
+        """
+        if not self.date_hierarchy:
+            return None, None, None
+        parts: list[int | None] = []
+        for name in self.date_parameters():
+            value = self.params.get(name) or None
+            if value is not None and not (value.isascii() and value.isdigit() and len(value) <= 4):
+                raise IncorrectLookupParameters(f"not a date part: {name}={value[:20]!r}")
+            parts.append(int(value) if value is not None else None)
+        year, month, day = parts
+        if (month is not None and year is None) or (day is not None and month is None):
+            raise IncorrectLookupParameters("a month needs its year, a day its month")
+        if year is not None:
+            try:
+                datetime.date(year, month or 1, day or 1)
+            except ValueError as e:
+                raise IncorrectLookupParameters(e) from e
+        return year, month, day
+
+    @cached_property
+    def date_span(self) -> tuple[datetime.date, datetime.date] | None:
+        """The first and last local day of the year, month or day chosen; None if none is."""
+        year, month, day = self.date_parts
+        if year is None:
+            return None
+        if month is None:
+            return datetime.date(year, 1, 1), datetime.date(year, 12, 31)
+        if day is None:
+            last = calendar.monthrange(year, month)[1]
+            return datetime.date(year, month, 1), datetime.date(year, month, last)
+        chosen = datetime.date(year, month, day)
+        return chosen, chosen
+
+    def get_queryset(self, request: Any, exclude_parameters: Any = None) -> QuerySet:
+        span = self.date_span  # refuses a bad drill-down before any query
+        queryset = super().get_queryset(request, exclude_parameters)
+        if span is not None and self.date_hierarchy:
+            queryset = created_between(queryset, *span, field=self.date_hierarchy)
+        return queryset
+
     @cached_property
     def date_bounds(self) -> tuple[datetime.datetime, datetime.datetime] | None:
         """The first and last ``date_hierarchy`` value of the list, in local time."""
@@ -132,11 +200,6 @@ class SkipChangeList(ChangeList):
             first, last = timezone.localtime(first), timezone.localtime(last)
         return first, last
 
-    def _date_param(self, part: str) -> int | None:
-        value = self.params.get(f"{self.date_hierarchy}__{part}")
-        # The change list has already refused values that make no date.
-        return int(value) if value else None
-
     def _date_link(self, **parts: int) -> str:
         field = self.date_hierarchy
         params = {f"{field}__{name}": str(value) for name, value in parts.items()}
@@ -150,9 +213,7 @@ class SkipChangeList(ChangeList):
         list); none once a day is chosen. The choices are every year, month or day from
         the first skip of the list to its last, including quiet ones in between.
         """
-        year, month, day = self._date_param("year"), self._date_param("month"), None
-        if year is not None and month is not None:
-            day = self._date_param("day")
+        year, month, day = self.date_parts  # checked when the list was read
         if year is not None and month is not None and day is not None:
             chosen = datetime.date(year, month, day)
             return {
@@ -220,9 +281,7 @@ def _span(
         low = first.month if first.year == year else 1
         high = last.month if last.year == year else 12
         return range(low, high + 1) if first.year <= year <= last.year else range(0)
-    start_of_month = datetime.date(year, month, 1)
-    next_month = (start_of_month + datetime.timedelta(days=32)).replace(day=1)
-    days_in_month = (next_month - start_of_month).days
+    days_in_month = calendar.monthrange(year, month)[1]
     low = first.day if (first.year, first.month) == (year, month) else 1
     high = last.day if (last.year, last.month) == (year, month) else days_in_month
     inside = (first.year, first.month) <= (year, month) <= (last.year, last.month)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import datetime
 import io
+import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,8 +28,19 @@ from skips.serializers import format_timestamp
 
 #: Rows fetched from the database at a time, and written out at a time.
 CHUNK_SIZE = 2_000
-#: Leading characters that make a spreadsheet read a cell as a formula.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+#: Leading characters that make a spreadsheet read a cell as a formula (with
+#: their full-width forms, which some spreadsheets read as the same).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+#: Characters that a spreadsheet may take as the end of a cell: the list
+#: separators of every locale (``,`` and ``;``), tab, and line breaks.
+CELL_BREAKS = (",", ";", "\t", "\r", "\n")
+#: The start of a text or of any part of it after a cell break, then spaces or
+#: quotes, where a formula character comes next: the place of the guard.
+FORMULA_PART = re.compile(
+    '(?:^|(?<=[{breaks}]))([ "]*)(?=[{starts}])'.format(
+        breaks=re.escape("".join(CELL_BREAKS)), starts=re.escape("".join(FORMULA_STARTS))
+    )
+)
 
 
 @dataclass(frozen=True)
@@ -72,9 +84,16 @@ def skip_columns(ticket_title_field: str | None) -> list[Column]:
 
 
 def guard_formula(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula, prefixed with an apostrophe."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """Text that a spreadsheet could run as a formula, each such part after an apostrophe.
+
+    Not only the start of the text: a spreadsheet whose list separator is
+    ``;`` (or tab) splits ``see;=1+1;x`` into three cells and would run the
+    second, so a formula character at the start of any part (after ``,``,
+    ``;``, tab or a line break, and any spaces or quotes) gets a ``'`` too:
+    ``see;'=1+1;x``.
+    """
+    if isinstance(value, str):
+        return FORMULA_PART.sub(r"\1'", value)
     return value
 
 

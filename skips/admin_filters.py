@@ -3,7 +3,9 @@
 Each filter costs a fixed number of small queries whatever the size of the
 skips table: the agent filter lists agents who have skipped through an
 ``EXISTS`` probe per user on the ``(user, created_at, id)`` index, never by
-reading the skips.
+reading the skips. Filters read the skips the viewer may see (the admin's
+queryset, which follows ``SKIPS_TICKET_ACCESS``): an agent is offered, or
+named, only through those.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import FieldDoesNotExist, ValidationError
 from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
@@ -25,23 +28,57 @@ from django.utils.translation import gettext_lazy as _
 from skips.models import Skip, get_ticket_model
 from skips.querysets import archived_q
 
+#: Lookups of the query string that Django's field list filters use
+#: (``BooleanFieldListFilter``, ``DateFieldListFilter``, ``EmptyFieldListFilter``...).
+FIELD_FILTER_LOOKUPS = ("exact", "isnull", "gte", "lt", "isempty")
 
-def local_day_start(day: datetime.date) -> datetime.datetime:
-    """Midnight at the start of ``day`` in the current time zone (aware when USE_TZ)."""
+
+def local_day_start(day: datetime.date) -> datetime.datetime | None:
+    """Midnight at the start of ``day`` in the current time zone (aware when USE_TZ).
+
+    None when that instant is outside the calendar in UTC (the first day of
+    year 1 east of Greenwich), where the database could not be given it.
+    """
     start = datetime.datetime.combine(day, datetime.time.min)
-    return timezone.make_aware(start) if settings.USE_TZ else start
+    if not settings.USE_TZ:
+        return start
+    try:
+        aware = timezone.make_aware(start)
+        aware.astimezone(datetime.timezone.utc)
+    except (OverflowError, ValueError):
+        return None
+    return aware
+
+
+def next_day(day: datetime.date) -> datetime.date | None:
+    """The day after ``day``; None after the calendar's last day."""
+    try:
+        return day + datetime.timedelta(days=1)
+    except OverflowError:
+        return None
 
 
 def created_between(
-    queryset: QuerySet, first: datetime.date | None, last: datetime.date | None
+    queryset: QuerySet,
+    first: datetime.date | None,
+    last: datetime.date | None,
+    *,
+    field: str = "created_at",
 ) -> QuerySet:
-    """Skips created from ``first`` to ``last`` included (local dates; None is open)."""
+    """Skips created (``field``) from ``first`` to ``last`` included (local dates; None is open).
+
+    A bound at an end of the calendar that no timestamp can express is open:
+    from 0001-01-01 or to 9999-12-31 leaves nothing out on that side.
+    """
     if first is not None:
-        queryset = queryset.filter(created_at__gte=local_day_start(first))
+        start = local_day_start(first)
+        if start is not None:
+            queryset = queryset.filter(**{f"{field}__gte": start})
     if last is not None:
-        queryset = queryset.filter(
-            created_at__lt=local_day_start(last + datetime.timedelta(days=1))
-        )
+        after = next_day(last)
+        end = local_day_start(after) if after is not None else None
+        if end is not None:
+            queryset = queryset.filter(**{f"{field}__lt": end})
     return queryset
 
 
@@ -72,22 +109,60 @@ def parse_user_pk(value: Any) -> Any:
     return pk
 
 
-def agents_who_skipped(limit: int, selected: Any = None) -> list[Any]:
-    """The first ``limit`` users (by login) who have skipped, and the ``selected`` user's pk.
+def users_who_skipped(skips: QuerySet | None = None) -> QuerySet:
+    """Users with a skip among ``skips`` (every skip when None), as one ``EXISTS`` probe each.
 
-    One ``EXISTS`` probe of the ``(user, created_at, id)`` index per user: the
-    cost follows the number of users, not of skips.
+    The probe reads the ``(user, created_at, id)`` index: the cost follows the
+    number of users, not of skips. ``skips`` is what the viewer may see (the
+    admin's queryset), so that nobody learns a name through a skip hidden from
+    them, nor the name of a user who never skipped.
+    """
+    skips = Skip.objects.all() if skips is None else skips
+    mine = skips.order_by().select_related(None).filter(user=OuterRef("pk"))
+    return get_user_model()._default_manager.filter(Exists(mine))
+
+
+def agents_who_skipped(
+    limit: int, selected: Any = None, skips: QuerySet | None = None
+) -> list[Any]:
+    """The first ``limit`` users (by login) with a skip among ``skips``, and the ``selected`` one.
+
+    The ``selected`` user (a primary key) is added when they are not among the
+    first ``limit`` but have a skip among ``skips`` too; anyone else is left out.
     """
     user_model = get_user_model()
-    skipped = Skip.objects.filter(user=OuterRef("pk"))
-    users = list(
-        user_model._default_manager.filter(Exists(skipped)).order_by(user_model.USERNAME_FIELD)[
-            :limit
-        ]
-    )
+    skipped = users_who_skipped(skips)
+    users = list(skipped.order_by(user_model.USERNAME_FIELD)[:limit])
     if selected is not None and all(user.pk != selected for user in users):
-        users.extend(user_model._default_manager.filter(pk=selected))
+        users.extend(skipped.filter(pk=selected))
     return users
+
+
+def filter_parameters(list_filter: Any) -> list[str]:
+    """The query string names that an entry of ``list_filter`` reads.
+
+    A :class:`~django.contrib.admin.SimpleListFilter` reads its
+    ``parameter_name``; :class:`CreatedDateFilter` its two dates; a field (or
+    ``(field, FieldListFilter)``) the parameters of Django's field filters.
+    """
+    if isinstance(list_filter, type):
+        if issubclass(list_filter, admin.SimpleListFilter):
+            return [str(list_filter.parameter_name)]
+        if issubclass(list_filter, CreatedDateFilter):
+            return [list_filter.from_parameter, list_filter.to_parameter]
+        return []
+    path = list_filter[0] if isinstance(list_filter, list | tuple) else list_filter
+    if not isinstance(path, str):
+        return []
+    names = [f"{path}__{lookup}" for lookup in FIELD_FILTER_LOOKUPS]
+    try:
+        field = get_fields_from_path(Skip, path)[-1]
+    except (FieldDoesNotExist, NotRelationField):
+        return names
+    target = getattr(field, "target_field", None)
+    if target is not None:
+        names.append(f"{path}__{target.name}__exact")
+    return names
 
 
 def fk_filter_parameter(fk_name: str) -> str:
@@ -185,8 +260,9 @@ class CreatedDateFilter(admin.ListFilter):
 class AgentFilter(admin.SimpleListFilter):
     """By agent: the agents who have skipped (the first ``limit`` by login name).
 
-    Any user id in the query string works, listed or not, so that links from a
-    user's page or the report narrow the list to that user.
+    Any user id in the query string narrows the list, listed or not, so that
+    links from a user's page or the report work. A name is shown only for a
+    user with a skip the viewer may see: an id never reveals anyone else's.
     """
 
     title = _("agent")
@@ -205,7 +281,8 @@ class AgentFilter(admin.SimpleListFilter):
             raise IncorrectLookupParameters(f"not a user id: {value[:20]!r}") from e
 
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[Any, str]]:
-        users = agents_who_skipped(self.limit, self.selected_id())
+        skips = model_admin.get_queryset(request)
+        users = agents_who_skipped(self.limit, self.selected_id(), skips)
         return [(str(user.pk), user_label(user)) for user in users]
 
     def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:

@@ -1,8 +1,10 @@
 """The "Skips report" admin page: its form, and the context its template reads.
 
 The figures come from :func:`skips.reports.build_report` (aggregate queries,
-a fixed number of them); this module turns them into rows with links to the
-changelist, the tickets and the agents.
+a fixed number of them) over ``SkipAdmin.get_queryset``: the skips of the
+tickets the viewer may see (``SKIPS_TICKET_ACCESS``). This module turns them
+into rows with links to the changelist, the tickets and the agents. The agent
+chosen must have one of those skips: an id names nobody else.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django import forms
 from django.contrib.admin.widgets import ForeignKeyRawIdWidget
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -28,6 +31,7 @@ from skips.admin_filters import (
     fk_filter_parameter,
     parse_user_pk,
     user_label,
+    users_who_skipped,
 )
 from skips.models import Skip
 from skips.querysets import archived_q
@@ -45,6 +49,12 @@ class DateInput(forms.DateInput):
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
 
+    def format_value(self, value: Any) -> Any:
+        # isoformat() writes year 1 as "0001", where strftime may write "1".
+        if isinstance(value, datetime.date):
+            return value.isoformat()
+        return super().format_value(value)
+
 
 class UserChoiceField(forms.ModelChoiceField):
     """A user by primary key; a key out of the database's range is an invalid choice."""
@@ -61,7 +71,11 @@ class UserChoiceField(forms.ModelChoiceField):
 
 
 class ReportForm(forms.Form):
-    """The period (local dates, both included), an optional agent, and archived tickets."""
+    """The period (local dates, both included), an optional agent, and archived tickets.
+
+    The agent is one of the users with a skip among ``skips`` (the skips the
+    viewer may see); any other id is an invalid choice.
+    """
 
     first = forms.DateField(label=_("From"), required=False, widget=DateInput())
     last = forms.DateField(label=_("To"), required=False, widget=DateInput())
@@ -77,6 +91,7 @@ class ReportForm(forms.Form):
         *args: Any,
         model_admin: SkipAdmin,
         linkable: Links,
+        skips: QuerySet,
         default_first: datetime.date,
         default_last: datetime.date,
         **kwargs: Any,
@@ -86,7 +101,7 @@ class ReportForm(forms.Form):
         self.default_first = default_first
         self.default_last = default_last
         agent: Any = self.fields["agent"]
-        agent.queryset = get_user_model()._default_manager.all()
+        agent.queryset = users_who_skipped(skips)
         if get_user_model() in linkable:
             # Any user, picked in the user admin's list.
             agent.widget = ForeignKeyRawIdWidget(
@@ -96,7 +111,7 @@ class ReportForm(forms.Form):
         else:
             # The user admin is closed to this viewer: a list of agents who skipped.
             chosen = self.data.get(self.add_prefix("agent")) if self.is_bound else None
-            users = agents_who_skipped(AgentFilter.limit, _user_pk(chosen))
+            users = agents_who_skipped(AgentFilter.limit, _user_pk(chosen), skips)
             agent.widget = forms.Select(
                 choices=[("", "---------"), *((user.pk, user_label(user)) for user in users)]
             )
@@ -133,10 +148,12 @@ def report_context(model_admin: SkipAdmin, request: HttpRequest) -> dict[str, An
     today = timezone.localdate()
     default_first = today - datetime.timedelta(days=model_admin.report_days - 1)
     linkable = model_admin.linkable_models(request)
+    visible: Any = model_admin.get_queryset(request)  # a SkipQuerySet
     form = ReportForm(
         request.GET or None,
         model_admin=model_admin,
         linkable=linkable,
+        skips=visible,
         default_first=default_first,
         default_last=today,
         initial={"first": default_first, "last": today},
@@ -145,7 +162,7 @@ def report_context(model_admin: SkipAdmin, request: HttpRequest) -> dict[str, An
     if form.is_bound and form.is_valid():
         choices = form.cleaned_data
 
-    queryset = Skip.objects.all()
+    queryset = visible
     agent = choices.get("agent")
     if agent is not None:
         queryset = queryset.for_user(agent)
