@@ -1,0 +1,1 @@
+"""A host whose router sends the help desk's apps to a second database, "helpdesk"."""
