@@ -9,6 +9,10 @@
                     djangorestframework-stubs)
     deprecations    the full suite on the newest Django and Python, with every
                     DeprecationWarning an error
+    wheel           build the sdist and the wheel, check them (twine check
+                    --strict, LICENSE in both, no tests in the sdist, known
+                    classifiers), and run the full suite against the installed
+                    wheel from a copy of the tests (no ``skips/`` beside them)
 
 The core suite is ``tests/`` without the tests marked ``live`` (those start the
 example project in another process). Interpreters are found in pyenv's versions
@@ -24,6 +28,9 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
+import tarfile
+import zipfile
 from pathlib import Path
 
 import nox
@@ -40,7 +47,7 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = ON_CI
-nox.options.sessions = ["tests", "django_oldest", "django_newest", "lint", "deprecations"]
+nox.options.sessions = ["tests", "django_oldest", "django_newest", "lint", "deprecations", "wheel"]
 
 OLDEST_PYTHON = "3.10"
 NEWEST_PYTHON = "3.13"
@@ -154,3 +161,116 @@ def deprecations(session: nox.Session) -> None:
         # The example project's processes, started by the live tests, too.
         env={"DATABASE_URL": SQLITE_URL, "PYTHONWARNINGS": "error::DeprecationWarning"},
     )
+
+
+#: What the suite needs beside the package, copied for the wheel session; with
+#: pyproject.toml for pytest's configuration (``pythonpath = ["."]`` is then
+#: the copy, which has no ``skips/``).
+SUITE_FILES = ("tests", "example_project", "manage.py", "pyproject.toml")
+#: The sdist carries no tests: none of these folders, no test module anywhere.
+NOT_IN_SDIST = ("tests/", "example_project/", "benchmarks/")
+#: Loaded by pytest from the copy's top: the suite stops before its first test
+#: unless ``skips`` is the installed wheel's, and says which it is.
+WHEEL_CONFTEST = """\
+import sysconfig
+from pathlib import Path
+
+import pytest
+
+import skips
+
+SITE_PACKAGES = Path(sysconfig.get_paths()["purelib"]).resolve()
+SKIPS = Path(skips.__file__).resolve()
+
+
+def pytest_report_header() -> str:
+    return f"skips {skips.__version__} from {SKIPS}"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    if SITE_PACKAGES not in SKIPS.parents:
+        raise pytest.UsageError(f"skips imported from {SKIPS}, not from {SITE_PACKAGES}")
+"""
+#: Run in the session: every classifier of the wheel is a known, current one
+#: (the package index refuses others; twine does not check them).
+CHECK_CLASSIFIERS = """\
+import sys, zipfile
+from email.parser import HeaderParser
+from trove_classifiers import classifiers, deprecated_classifiers
+
+with zipfile.ZipFile(sys.argv[1]) as whl:
+    name = next(n for n in whl.namelist() if n.endswith(".dist-info/METADATA"))
+    metadata = HeaderParser().parsestr(whl.read(name).decode())
+declared = metadata.get_all("Classifier") or []
+bad = [c for c in declared if c not in classifiers or c in deprecated_classifiers]
+print(f"{len(declared)} classifiers, unknown or deprecated: {bad or 'none'}")
+sys.exit(1 if bad or not declared else 0)
+"""
+
+
+def _check_dists(session: nox.Session, sdist: Path, wheel: Path) -> None:
+    """LICENSE in both; no tests in the sdist (nor in the wheel)."""
+    with tarfile.open(sdist) as tar:
+        # Names below the sdist's top folder (django_skips-X.Y.Z/).
+        in_sdist = [name.partition("/")[2] for name in tar.getnames()]
+    with zipfile.ZipFile(wheel) as whl:
+        in_wheel = whl.namelist()
+    problems = []
+    if "LICENSE" not in in_sdist:
+        problems.append(f"{sdist.name} has no LICENSE")
+    if not any(re.fullmatch(r"[^/]+\.dist-info/licenses/LICENSE", n) for n in in_wheel):
+        problems.append(f"{wheel.name} has no .dist-info/licenses/LICENSE")
+    for dist, names in ((sdist, in_sdist), (wheel, in_wheel)):
+        tests = [
+            n
+            for n in names
+            if n.startswith(NOT_IN_SDIST) or re.search(r"(^|/)(test_[^/]*|conftest)\.py$", n)
+        ]
+        if tests:
+            problems.append(f"{dist.name} carries tests: {', '.join(tests[:5])}")
+    if problems:
+        session.error("; ".join(problems))
+    session.log(f"{sdist.name}: {len(in_sdist)} entries; {wheel.name}: {len(in_wheel)} files")
+
+
+@nox.session
+def wheel(session: nox.Session) -> None:
+    """The packages as users get them: built, checked, installed, tested.
+
+    ``python -m build`` makes the sdist, then the wheel from the sdist. The wheel
+    (never editable) goes into this session's venv, and the full suite runs on
+    SQLite from a copy of ``tests/``, ``example_project/`` and ``manage.py``
+    beside no ``skips/``, so that every import of ``skips``, the live example
+    project's included, is the wheel's.
+    """
+    tools = [req for req in _dev_tools() if re.match(r"(build|twine)\b", req)]
+    session.install(*tools, "trove-classifiers")
+    tmp = Path(session.create_tmp()).resolve()
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    sdists, wheels = sorted(dist.glob("*.tar.gz")), sorted(dist.glob("*.whl"))
+    if len(sdists) != 1 or len(wheels) != 1:
+        session.error(f"expected one sdist and one wheel in {dist}, got {sdists + wheels}")
+    sdist, wheel = sdists[0], wheels[0]
+    session.run("twine", "check", "--strict", str(sdist), str(wheel))
+    _check_dists(session, sdist, wheel)
+    session.run("python", "-c", CHECK_CLASSIFIERS, str(wheel))
+
+    # The wheel with the test stack, then the wheel again over whatever version
+    # of it a reused venv holds.
+    session.install(f"{wheel}[test]")
+    session.install("--force-reinstall", "--no-deps", str(wheel))
+
+    suite = tmp / "suite"
+    shutil.rmtree(suite, ignore_errors=True)
+    suite.mkdir()
+    ignore = shutil.ignore_patterns("__pycache__", "*.py[cod]")
+    for name in SUITE_FILES:
+        if (ROOT / name).is_dir():
+            shutil.copytree(ROOT / name, suite / name, ignore=ignore)
+        else:
+            shutil.copy2(ROOT / name, suite / name)
+    (suite / "conftest.py").write_text(WHEEL_CONFTEST)
+    session.chdir(suite)
+    session.run("pytest", *session.posargs, env={"DATABASE_URL": SQLITE_URL})
