@@ -11,6 +11,7 @@ from rest_framework.exceptions import ParseError
 from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.parsers import JSONParser
 from rest_framework.renderers import BrowsableAPIRenderer, JSONRenderer
+from rest_framework.settings import APISettings
 from rest_framework.utils.encoders import JSONEncoder
 
 _LINE_SEPARATORS = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
@@ -87,19 +88,4 @@ class SkipsContentNegotiation(DefaultContentNegotiation):
     """Negotiation by ``Accept`` and the ``.json`` suffix; a ``format`` query parameter is
     an ordinary (ignored) parameter, as on the reference service."""
 
-    def select_renderer(self, request: Any, renderers: Any, format_suffix: Any = None) -> Any:
-        if format_suffix is None:
-            request = _WithoutFormatParameter(request)
-        return super().select_renderer(request, renderers, format_suffix)
-
-
-class _WithoutFormatParameter:
-    """A request whose query parameters hide the ``format`` override to negotiation."""
-
-    def __init__(self, request: Any) -> None:
-        self._request = request
-        self.query_params = request.query_params.copy()
-        self.query_params.pop("format", None)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._request, name)
+    settings = APISettings(user_settings={"URL_FORMAT_OVERRIDE": None})
