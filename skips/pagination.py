@@ -66,17 +66,17 @@ class OffsetPagination(BasePagination):
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
-        self.page = int_param(request, self.page_query_param, 1, 1, None)
+        self.page_number = int_param(request, self.page_query_param, 1, 1, None)
         self.page_size = int_param(
             request, self.page_size_query_param, self.default_page_size, 1, self.max_page_size
         )
-        if self.page * self.page_size > self.max_offset_depth:
+        if self.page_number * self.page_size > self.max_offset_depth:
             raise InvalidPaginationParameter(
                 f"Offset pagination is limited to the first {self.max_offset_depth:,} records."
                 " Use cursor pagination (page[size], page[after]) to go further."
             )
         self.count = queryset.count()  # select_related joins are left out of a count
-        offset = (self.page - 1) * self.page_size
+        offset = (self.page_number - 1) * self.page_size
         return list(queryset[offset : offset + self.page_size])
 
     def page_link(self, page: int) -> str:
@@ -86,12 +86,14 @@ class OffsetPagination(BasePagination):
         return replace_query_param(url, self.page_query_param, page)
 
     def get_paginated_response(self, data: Any) -> Response:
-        has_next = self.page * self.page_size < self.count
+        has_next = self.page_number * self.page_size < self.count
         return Response(
             {
                 self.envelope: data,
-                "next_page": self.page_link(self.page + 1) if has_next else None,
-                "previous_page": self.page_link(self.page - 1) if self.page > 1 else None,
+                "next_page": self.page_link(self.page_number + 1) if has_next else None,
+                "previous_page": self.page_link(self.page_number - 1)
+                if self.page_number > 1
+                else None,
                 "count": self.count,
             }
         )
@@ -143,22 +145,22 @@ class CursorPagination(BasePagination):
     """
 
     envelope = "skips"
-    size_param = "page[size]"
-    after_param = "page[after]"
-    before_param = "page[before]"
+    page_size_query_param = "page[size]"
+    after_query_param = "page[after]"
+    before_query_param = "page[before]"
     default_page_size = 100
     max_page_size = 100
 
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         self.request = request
         self.page_size = int_param(
-            request, self.size_param, self.default_page_size, 1, self.max_page_size
+            request, self.page_size_query_param, self.default_page_size, 1, self.max_page_size
         )
-        after = single_param(request, self.after_param)
-        before = single_param(request, self.before_param)
+        after = single_param(request, self.after_query_param)
+        before = single_param(request, self.before_query_param)
         if after is not None and before is not None:
             raise InvalidPaginationParameter(
-                f"{self.after_param} and {self.before_param} can't be used together"
+                f"{self.after_query_param} and {self.before_query_param} can't be used together"
             )
         self.descending = view is not None and view.get_sort_order() == "desc"
         self.scope = cursor_scope(request, view, "desc" if self.descending else "asc")
@@ -166,7 +168,9 @@ class CursorPagination(BasePagination):
         self.backwards = before is not None
         if self.given is not None:
             position = decode_cursor(
-                self.given, self.scope, self.before_param if self.backwards else self.after_param
+                self.given,
+                self.scope,
+                self.before_query_param if self.backwards else self.after_query_param,
             )
             queryset = queryset.filter(self._beyond(position))
         if self.backwards:
@@ -197,10 +201,10 @@ class CursorPagination(BasePagination):
         if cursor is None:
             return None
         url = self.request.build_absolute_uri()
-        for name in (self.after_param, self.before_param, "page", "per_page"):
+        for name in (self.after_query_param, self.before_query_param, "page", "per_page"):
             url = remove_query_param(url, name)
         url = replace_query_param(url, param, cursor)
-        return replace_query_param(url, self.size_param, self.page_size)
+        return replace_query_param(url, self.page_size_query_param, self.page_size)
 
     def get_paginated_response(self, data: Any) -> Response:
         first = self.cursor(self.page[0]) if self.page else None
@@ -220,8 +224,8 @@ class CursorPagination(BasePagination):
                     "before_cursor": first,
                 },
                 "links": {
-                    "next": self.link(self.after_param, next_cursor),
-                    "prev": self.link(self.before_param, prev_cursor),
+                    "next": self.link(self.after_query_param, next_cursor),
+                    "prev": self.link(self.before_query_param, prev_cursor),
                 },
             }
         )
@@ -236,9 +240,9 @@ class SkipsPagination(BasePagination):
     def paginate_queryset(self, queryset: Any, request: Request, view: Any = None) -> list[Any]:
         params = request.query_params
         cursor_params = (
-            self.cursor_class.size_param,
-            self.cursor_class.after_param,
-            self.cursor_class.before_param,
+            self.cursor_class.page_size_query_param,
+            self.cursor_class.after_query_param,
+            self.cursor_class.before_query_param,
         )
         style = self.cursor_class if any(p in params for p in cursor_params) else self.offset_class
         self.style = style()
@@ -260,14 +264,18 @@ class SkipsPagination(BasePagination):
         cursor, offset = self.cursor_class, self.offset_class
         size = {"type": "integer", "minimum": 1, "maximum": cursor.max_page_size}
         return [
-            param(cursor.size_param, size, "Cursor pagination: records per page (default 100)."),
             param(
-                cursor.after_param,
+                cursor.page_size_query_param,
+                size,
+                "Cursor pagination: records per page (default 100).",
+            ),
+            param(
+                cursor.after_query_param,
                 {"type": "string", "minLength": 1},
                 "Cursor pagination: the next page (not with page[before]).",
             ),
             param(
-                cursor.before_param,
+                cursor.before_query_param,
                 {"type": "string", "minLength": 1},
                 "Cursor pagination: the previous page (not with page[after]).",
             ),
