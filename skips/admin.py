@@ -55,6 +55,7 @@ from skips.admin_filters import (
     HasReasonFilter,
     filter_parameters,
     fk_filter_parameter,
+    is_pk,
     user_email,
     user_label,
 )
@@ -342,6 +343,22 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
 
     def lookup_allowed(self, lookup: str, value: Any, request: Any = None) -> bool:
         return lookup in self.allowed_lookups(request)
+
+    def response_action(
+        self, request: HttpRequest, queryset: QuerySet, *args: Any, **kwargs: Any
+    ) -> Any:
+        """Run the action chosen; selected ids that no skip could have are left out.
+
+        An id such as ``abc``, or one past the database's integers, would
+        otherwise fail the query: it is treated as the id of a missing skip.
+        """
+        selected = request.POST.getlist(helpers.ACTION_CHECKBOX_NAME)
+        possible = [value for value in selected if is_pk(Skip, value)]
+        if len(possible) != len(selected):
+            post = request.POST.copy()
+            post.setlist(helpers.ACTION_CHECKBOX_NAME, possible)
+            request.POST = post  # type: ignore[assignment]
+        return super().response_action(request, queryset, *args, **kwargs)
 
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         skip = super().get_object(request, object_id, from_field)

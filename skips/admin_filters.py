@@ -101,12 +101,26 @@ def user_label(user: Any) -> str:
     return str(name or getattr(user, user.USERNAME_FIELD, "") or user)
 
 
-def parse_user_pk(value: Any) -> Any:
-    """``value`` as a user primary key, within the database's range; else ValidationError."""
-    field: Any = get_user_model()._meta.pk
+def parse_pk(model: Any, value: Any) -> Any:
+    """``value`` as a primary key of ``model`` within the database's range; else ValidationError."""
+    field: Any = model._meta.pk
     pk = field.to_python(value)
     field.run_validators(pk)
     return pk
+
+
+def is_pk(model: Any, value: Any) -> bool:
+    """Whether ``value`` can be a primary key of ``model`` (see :func:`parse_pk`)."""
+    try:
+        parse_pk(model, value)
+    except ValidationError:
+        return False
+    return True
+
+
+def parse_user_pk(value: Any) -> Any:
+    """``value`` as a user primary key, within the database's range; else ValidationError."""
+    return parse_pk(get_user_model(), value)
 
 
 def users_who_skipped(skips: QuerySet | None = None) -> QuerySet:

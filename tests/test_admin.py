@@ -503,3 +503,176 @@ def test_detail_page_queries_are_fixed() -> None:
     with sql() as statements:
         assert client.get(f"{CHANGELIST}{skip.pk}/change/").status_code == 200
     assert len(statements) <= 5, "\n".join(statements)
+
+
+# Dates at the ends of the calendar: a list (maybe empty) or the error page, never a 500
+
+EARLIEST, LATEST = "0001-01-01", "9999-12-31"
+#: Every date parameter of the changelist (and the export), with values at the
+#: calendar's ends: (query, the skip made today is listed).
+CALENDAR_ENDS = [
+    ({"created_from": EARLIEST}, True),
+    ({"created_to": EARLIEST}, False),
+    ({"created_from": LATEST}, False),
+    ({"created_to": LATEST}, True),
+    ({"created_from": EARLIEST, "created_to": LATEST}, True),
+    ({"created_at__year": "9999"}, False),
+    ({"created_at__year": "9999", "created_at__month": "12"}, False),
+    ({"created_at__year": "9999", "created_at__month": "12", "created_at__day": "31"}, False),
+    ({"created_at__year": "1"}, False),
+    ({"created_at__year": "1", "created_at__month": "1", "created_at__day": "1"}, False),
+]
+#: Date parameters that make no date: the admin's error page ("?e=1").
+NO_DATE = [
+    {"created_at__year": "0"},
+    {"created_at__year": "10000"},
+    {"created_at__year": "-1"},
+    {"created_at__year": "9" * 5000},
+    {"created_at__year": "\uff12\uff10\uff12\uff14"},  # full-width digits
+    {"created_at__year": "2024", "created_at__month": "0"},
+    {"created_at__year": "9999", "created_at__month": "12", "created_at__day": "32"},
+    {"created_at__year": "2023", "created_at__month": "2", "created_at__day": "29"},
+    {"created_at__month": "12"},
+    {"created_at__day": "31"},
+    {"created_at__year": "2024", "created_at__day": "3"},
+    {"created_from": "10000-01-01"},
+    {"created_to": "0000-12-31"},
+]
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"], ids=["west", "east"])
+@pytest.mark.parametrize(("params", "listed"), CALENDAR_ENDS, ids=lambda v: str(v))
+def test_dates_at_the_ends_of_the_calendar(
+    settings: Any, zone: str, params: dict[str, str], listed: bool
+) -> None:
+    settings.TIME_ZONE = zone
+    skip = bulk_skips(1)[0]
+    client = logged_in(staff("view_skip"))
+    response = client.get(CHANGELIST, params)
+    assert response.status_code == 200
+    assert result_ids(response) == ([skip.pk] if listed else [])
+    export = client.get(EXPORT, params)
+    assert export.status_code == 200
+    rows = b"".join(export.streaming_content).decode().splitlines()
+    assert len(rows) == (2 if listed else 1)
+
+
+@pytest.mark.parametrize("params", NO_DATE, ids=lambda v: str(v)[:60])
+def test_parts_that_make_no_date_are_the_admins_error_page(params: dict[str, str]) -> None:
+    bulk_skips(1)
+    client = logged_in(staff("view_skip"))
+    for url in (CHANGELIST, EXPORT):
+        response = client.get(url, params)
+        assert response.status_code == 302, url
+        assert response["Location"].endswith("?e=1")
+
+
+def test_date_drilldown_of_the_last_year_with_skips_in_it() -> None:
+    skip_at(datetime.datetime(2024, 12, 30, 16, tzinfo=UTC))
+    client = logged_in(staff("view_skip"))
+    for params in (
+        {"created_at__year": "9999"},
+        {"created_at__year": "9999", "created_at__month": "12"},
+        {"created_at__year": "2024", "created_at__month": "12"},
+    ):
+        response = client.get(CHANGELIST, params)
+        assert response.status_code == 200
+        assert response.context["cl"].date_drilldown["show"] is True
+
+
+# Query string lookups: only those of the filters
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"reason__regex": "^(a+)+$"},
+        {"reason__iregex": "x"},
+        {"reason__startswith": "I"},
+        {"reason": "I am lost."},
+        {"id__gt": "0"},
+        {"pk": "1"},
+        {"created_at__gte": "2000-01-01"},
+        {"created_at__date": "2024-01-01"},
+        {"user_id": "1"},
+        {"ticket_id": "1"},
+        {"user__password__startswith": "md5"},
+        {"user__email__icontains": "a"},
+        {"ticket__title__icontains": "a"},
+        {"ticket__team__name": "a"},
+        {"reason__in": "a,b"},
+        {"reason__isnull": "true"},
+        {"whatever": "1"},
+    ],
+    ids=lambda v: next(iter(v)),
+)
+def test_lookups_other_than_the_filters_are_refused(params: dict[str, str]) -> None:
+    bulk_skips(2)
+    client = logged_in(staff("view_skip"))
+    with sql() as statements:
+        for url in (CHANGELIST, EXPORT):
+            assert client.get(url, params).status_code == 400, url
+        action = client.post(
+            f"{CHANGELIST}?{next(iter(params))}=1",
+            {"action": "export_csv", "select_across": "1", "_selected_action": ["1"]},
+        )
+        assert action.status_code == 400
+    table = connection.ops.quote_name("skips_skip")
+    assert not any(f"FROM {table}" in s for s in statements)
+
+
+def test_the_filters_own_parameters_are_allowed() -> None:
+    admin_of_skips = admin.site.get_model_admin(Skip)
+    assert admin_of_skips.allowed_lookups() == {
+        "created_from",
+        "created_to",
+        "user__id__exact",
+        "has_reason",
+        "archived",
+        "created_at__year",
+        "created_at__month",
+        "created_at__day",
+        "ticket__id__exact",
+    }
+
+
+# Search: the first words only
+
+
+def test_search_reads_only_the_first_ten_words() -> None:
+    (skip,) = bulk_skips(1, reasons=["alpha beta gamma"])
+    client = logged_in(staff("view_skip"))
+    matching = " ".join(["alpha"] * 10)
+
+    def searched(term: str) -> tuple[list[int], str]:
+        with sql() as statements:
+            response = client.get(CHANGELIST, {"q": term})
+        assert response.status_code == 200
+        return result_ids(response), next(s for s in statements if "COUNT(" in s.upper())
+
+    ten, ten_sql = searched(matching)
+    assert ten == [skip.pk]
+    # Words after the tenth are left out: the query is the same.
+    many, many_sql = searched(matching + " nowhere" * 600)
+    assert many == [skip.pk]
+    assert many_sql == ten_sql
+    assert "words after the first 10 are left out" in client.get(CHANGELIST).content.decode()
+    assert SkipAdmin.search_max_words == 10
+
+
+# Names by id: only of agents with a skip the viewer may see
+
+
+def test_agent_filter_names_nobody_who_never_skipped() -> None:
+    ana = UserFactory(full_name="Ana Lima")
+    idle = UserFactory(full_name="Idle Ida", email="ida@example.com")
+    bulk_skips(2, users=[ana])
+    client = logged_in(staff("view_skip"))
+    response = client.get(CHANGELIST, {"user__id__exact": idle.pk})
+    assert response.status_code == 200
+    assert result_ids(response) == []
+    page = response.content.decode()
+    assert "Idle Ida" not in page
+    assert "ida@example.com" not in page
+    agents = response.context["cl"].filter_specs[1]
+    assert [label for _, label in agents.lookup_choices] == ["Ana Lima"]

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from skips.admin import SkipAdmin
-from skips.admin_export import csv_rows, guard_formula, skip_columns
+from skips.admin_export import FORMULA_STARTS, csv_rows, guard_formula, skip_columns
 from skips.models import Skip
 from tests.conftest import client_for
 from tests.factories import CaseFactory, SupervisorFactory, UserFactory
@@ -174,3 +174,61 @@ def test_export_of_an_empty_list_is_its_header() -> None:
     response = logged_in(staff("view_skip")).get(EXPORT)
     assert parse(response) == []
     assert timezone.localdate().strftime("%Y%m%d") in response["Content-Disposition"]
+
+
+#: Reasons with a formula after a list separator, a tab or a line break.
+FORMULAS_INSIDE = [
+    "see;=1+1;x",
+    "a,=2+2",
+    "tab\t@SUM(3)",
+    "line\n-4+4",
+    "crlf\r\n+5",
+    'quoted ";=6+6"',
+    'quote;"=7+7',
+    "spaced;  =8+8",
+    "twice;;=9+9;=10+10",
+    "\uff1dfull-width",
+    "=HYPERLINK(11)",
+]
+
+
+def unsafe_cells(text: str, delimiter: str) -> list[str]:
+    """Cells of ``text`` split at ``delimiter`` that start (spaces and quotes aside) a formula.
+
+    Both as a CSV reader splits them and as a reader that knows no quoting
+    splits each line.
+    """
+    cells = [cell for row in csv.reader(io.StringIO(text), delimiter=delimiter) for cell in row]
+    cells += [cell for line in text.splitlines() for cell in line.split(delimiter)]
+    return [cell for cell in cells if cell.lstrip(' "').startswith(FORMULA_STARTS)]
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"], ids=["comma", "semicolon", "tab"])
+def test_no_cell_is_a_formula_whatever_the_spreadsheets_separator(delimiter: str) -> None:
+    bulk_skips(len(FORMULAS_INSIDE), reasons=FORMULAS_INSIDE)
+    client = logged_in(staff("view_skip"))
+    for response in (
+        client.get(EXPORT),
+        client.post(
+            CHANGELIST,
+            {
+                "action": "export_csv",
+                "_selected_action": list(Skip.objects.values_list("pk", flat=True)),
+            },
+        ),
+    ):
+        assert response.status_code == 200
+        text = b"".join(response.streaming_content).decode()
+        assert unsafe_cells(text, delimiter) == []
+        if delimiter == ",":
+            reasons = {row["reason"] for row in csv.DictReader(io.StringIO(text))}
+            assert "see;'=1+1;x" in reasons
+            assert "'=HYPERLINK(11)" in reasons
+
+
+def test_guard_of_each_part() -> None:
+    assert guard_formula("see;=1+1;x") == "see;'=1+1;x"
+    assert guard_formula("a, -5 min") == "a, '-5 min"
+    assert guard_formula("x\n=1") == "x\n'=1"
+    assert guard_formula('x;"=1"') == 'x;"\'=1"'
+    assert guard_formula("a - b, c+d; e@f.com") == "a - b, c+d; e@f.com"

@@ -180,3 +180,14 @@ def test_no_links_to_pages_the_viewer_may_not_open() -> None:
         page = client.get(url).content.decode()
         assert "/hostadmin/testapp/case/" not in page, url
         assert "/hostadmin/testapp/agent/" not in page, url
+
+
+def test_report_names_only_agents_who_skipped_when_the_user_admin_is_closed() -> None:
+    idle = UserFactory(full_name="Idle Ida", email="ida@example.com")
+    bulk_skips(2)
+    viewer = staff("view_skip")  # the host registers its users; this viewer may not open them
+    page = logged_in(viewer).get(f"{SKIPS}report/", {"agent": idle.pk}).content.decode()
+    assert "Idle Ida" not in page
+    assert "ida@example.com" not in page
+    listed = logged_in(viewer).get(SKIPS, {"user__id__exact": idle.pk}).content.decode()
+    assert "Idle Ida" not in listed

@@ -215,3 +215,51 @@ def test_daily_chart_geometry() -> None:
     assert float(chart.bars[-1].x) + float(chart.bars[-1].width) <= chart.plot_right
     empty = daily_chart([])
     assert empty.bars == []
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Asia/Tokyo"], ids=["west", "east"])
+@pytest.mark.parametrize(
+    ("first", "last", "days"),
+    [
+        ("9999-12-31", "9999-12-31", 1),
+        ("9999-01-01", "9999-12-31", 365),
+        ("0001-01-01", "0001-01-01", 1),
+        ("0001-01-01", "0001-12-31", 365),
+    ],
+)
+def test_periods_at_the_ends_of_the_calendar(
+    desk: dict[str, Any], settings: Any, zone: str, first: str, last: str, days: int
+) -> None:
+    settings.TIME_ZONE = zone
+    response = report(logged_in(staff("view_skip")), first=first, last=last)
+    assert not response.context["form"].errors
+    figures = response.context["report"]
+    assert (figures.first.isoformat(), figures.last.isoformat()) == (first, last)
+    assert len(figures.days) == days
+    assert figures.total == 0
+    page = response.content.decode()
+    assert f'name="first" value="{first}"' in page  # year 1 as 0001, not 1
+    assert f"created_from={first}&amp;created_to={last}" in page
+
+
+@pytest.mark.parametrize("last", ["9999-12-31", "0001-01-01"])
+def test_a_period_of_one_end_of_the_calendar_and_the_default_is_too_long(
+    desk: dict[str, Any], last: str
+) -> None:
+    response = report(logged_in(staff("view_skip")), last=last)
+    assert response.context["form"].errors
+    assert response.context["report"].total == 6
+
+
+def test_an_agent_is_named_only_if_they_skipped(desk: dict[str, Any]) -> None:
+    idle = UserFactory(full_name="Idle Ida", email="ida@example.com")
+    client = logged_in(staff("view_skip"))  # the user admin is closed to them
+    response = report(client, agent=idle.pk)
+    assert response.context["form"].errors
+    assert response.context["agent"] is None
+    page = response.content.decode()
+    assert "Idle Ida" not in page
+    assert "ida@example.com" not in page
+    assert response.context["report"].total == 6
+    named = report(client, agent=desk["ben"].pk)
+    assert "skips by Ben" in named.content.decode()
