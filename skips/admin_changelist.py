@@ -156,7 +156,7 @@ class SkipChangeList(ChangeList):
             raise IncorrectLookupParameters("a month needs its year, a day its month")
         if year is not None:
             try:
-                datetime.date(year, month or 1, day or 1)
+                datetime.date(year, 1 if month is None else month, 1 if day is None else day)
             except ValueError as e:
                 raise IncorrectLookupParameters(e) from e
         return year, month, day
