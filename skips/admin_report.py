@@ -49,12 +49,6 @@ class DateInput(forms.DateInput):
     def __init__(self, attrs: dict[str, Any] | None = None) -> None:
         super().__init__(attrs, format="%Y-%m-%d")
 
-    def format_value(self, value: Any) -> Any:
-        # isoformat() writes year 1 as "0001", where strftime may write "1".
-        if isinstance(value, datetime.date):
-            return value.isoformat()
-        return super().format_value(value)
-
 
 class UserChoiceField(forms.ModelChoiceField):
     """A user by primary key; a key out of the database's range is an invalid choice."""

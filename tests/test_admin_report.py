@@ -238,7 +238,7 @@ def test_periods_at_the_ends_of_the_calendar(
     assert len(figures.days) == days
     assert figures.total == 0
     page = response.content.decode()
-    assert f'name="first" value="{first}"' in page  # year 1 as 0001, not 1
+    assert f'name="first" value="{first}"' in page
     assert f"created_from={first}&amp;created_to={last}" in page
 
 
