@@ -33,7 +33,7 @@ def _import(name: str, value: Any, error_id: str) -> tuple[Any, list[CheckMessag
     except Exception as e:  # ImportError, or whatever the module raises when imported
         return None, [
             Error(
-                f"{name} = {value!r} cannot be imported: {e}",
+                f"{name} = {value!r} cannot be imported: {type(e).__name__}: {e}",
                 hint="Give the dotted path of an importable object.",
                 id=error_id,
             )
@@ -213,7 +213,7 @@ def check_archived_tickets(app_configs: Any = None, **kwargs: Any) -> list[Check
     except (InterfaceError, OperationalError):
         return []  # the compiler needed the server (its version), which is not there
     except Exception as e:  # the host's callable may raise anything
-        return error(str(e) or type(e).__name__)
+        return error(f"{type(e).__name__}: {e}")
     return []
 
 
@@ -232,7 +232,8 @@ def _not_a_boolean_test(queryset: QuerySet) -> str | None:
     field = getattr(lookup.lhs, "output_field", None)
     if isinstance(field, models.BooleanField):
         return None
-    name = getattr(getattr(lookup.lhs, "target", None), "name", None) or type(lookup.lhs).__name__
+    lhs = lookup.lhs  # a column, or a transform of one (``__year``)
+    name = getattr(getattr(lhs, "target", None), "name", None) or getattr(lhs, "lookup_name", None)
     return (
         f"{name!r} ({type(field).__name__}) is not a BooleanField, so comparing it "
         "with True says nothing (end the lookup in __isnull, or give a callable)"

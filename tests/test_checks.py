@@ -1,4 +1,4 @@
-"""System checks of the ``SKIPS_*`` settings (skips.E001 to skips.E007).
+"""System checks of the ``SKIPS_*`` settings and the host (skips.E001 to skips.E011).
 
 The checks read the settings live, so ``override_settings`` is enough. A bad
 value must give an Error with its id, never a traceback.
@@ -13,10 +13,11 @@ from django.conf import settings as django_settings
 from django.core.checks import ERROR, CheckMessage, run_checks
 from django.core.management import call_command
 from django.core.management.base import SystemCheckError
-from django.db.models import Q
+from django.db.models import BooleanField, Exists, Expression, OuterRef, Q
 from django.test import override_settings
 
 from skips.authentication import BearerTokenAuthentication
+from tests.testapp.models import Label
 from tests.testapp.serializers import CaseSerializer
 
 
@@ -31,6 +32,47 @@ def token_user(key: str) -> Any:
 
 
 NOT_CALLABLE = "tests.settings.SECRET_KEY"  # importable, but a string
+BROKEN_MODULE = "tests.hosts.broken_module.anything"  # the module raises when imported
+
+
+class NotCompilable(Expression):
+    """A boolean expression that filter() accepts and only the compiler refuses."""
+
+    output_field = BooleanField()
+
+    def as_sql(self, compiler: Any, connection: Any) -> Any:
+        raise ValueError("this expression cannot be compiled")
+
+
+def frozen_cases() -> Q:
+    """A valid rule holding an expression."""
+    return Q(Exists(Label.objects.filter(case=OuterRef("pk"), name="frozen")))
+
+
+def ticket_access(user: Any) -> Q:
+    """A valid ``SKIPS_TICKET_ACCESS`` rule."""
+    return Q(team__in=user.groups.all())
+
+
+class TicketsElsewhereRouter:
+    """Sends the test host's tickets and users to another database than skips."""
+
+    def db_for_write(self, model: Any, **hints: Any) -> str | None:
+        return "helpdesk" if model._meta.app_label == "testapp" else None
+
+    db_for_read = db_for_write
+
+
+class ReplicaRouter:
+    """Reads anywhere (replicas of one database), writes to one place: fine."""
+
+    replicas = iter(["replica1", "replica2"] * 1000)
+
+    def db_for_read(self, model: Any, **hints: Any) -> str:
+        return next(self.replicas)
+
+    def db_for_write(self, model: Any, **hints: Any) -> str:
+        return "default"
 
 
 def skips_messages(**settings: Any) -> list[CheckMessage]:
@@ -198,6 +240,76 @@ def test_archived_tickets_check_leaves_an_unset_ticket_model_to_e001() -> None:
     assert_only_error(messages, "skips.E001")
 
 
+@pytest.mark.parametrize(
+    ("value", "field"),
+    [
+        ("title", "CharField"),
+        ("pk", "AutoField"),
+        ("owner", "ForeignKey"),
+        ("labels__name", "CharField"),
+        ("title__gt", "CharField"),  # a lookup, but not one that takes True
+        ("opened_at__year", "IntegerField"),  # a transform
+    ],
+)
+def test_archived_lookup_of_a_non_boolean_is_e004(value: str, field: str) -> None:
+    messages = skips_messages(SKIPS_ARCHIVED_TICKETS=value)
+    assert_only_error(messages, "skips.E004")
+    assert f"({field}) is not a BooleanField" in messages[0].msg
+    assert repr(value) in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "title__isnull",  # any field, with a lookup that takes True
+        "owner__isnull",
+        "labels__isnull",
+        "owner__is_active__exact",
+        lambda: Q(pk__in=[]),  # matches nothing: no query at all, still valid
+        lambda: Q(title="x"),  # the callable form is the host's own Q
+        frozen_cases,
+        lambda: ~frozen_cases() | Q(is_archived=True),
+    ],
+)
+def test_valid_archived_rules_give_no_message(value: Any) -> None:
+    assert skips_messages(SKIPS_ARCHIVED_TICKETS=value) == []
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        lambda: Q(NotCompilable()),  # filter() takes it; only compiling the WHERE fails
+        lambda: Q(is_archived=True) | Q(NotCompilable()),
+        lambda: Q(Exists(Label.objects.filter(name=OuterRef("no_such_field")))),
+        lambda: Q(is_archived="not a boolean at all", title__in=5),
+        lambda: "is_archived",  # not a Q
+        lambda: Exists(Label.objects.all()),  # an expression, not a Q
+        lambda: None,
+        lambda: 1 / 0,  # raises
+        lambda user: Q(),  # needs an argument
+        "tests.hosts.rules.not_a_q_archived_rule",
+        "tests.hosts.rules.uncompilable_archived_rule",
+        BROKEN_MODULE,
+    ],
+)
+def test_archived_rule_that_does_not_compile_is_e004(value: Any) -> None:
+    messages = skips_messages(SKIPS_ARCHIVED_TICKETS=value)
+    assert_only_error(messages, "skips.E004")
+    assert "SKIPS_ARCHIVED_TICKETS" in messages[0].msg
+
+
+def test_archived_rule_is_compiled_with_the_routed_database(settings: Any) -> None:
+    # The router sends tickets to an alias that does not exist: compiling the
+    # rule asks for its connection, which proves the routed one is used.
+    messages = skips_messages(
+        DATABASE_ROUTERS=[f"{__name__}.TicketsElsewhereRouter"],
+        SKIPS_ARCHIVED_TICKETS="is_archived",
+    )
+    assert {m.id for m in messages} == {"skips.E004", "skips.E011"}
+    (e004,) = [m for m in messages if m.id == "skips.E004"]
+    assert "helpdesk" in e004.msg
+
+
 # SKIPS_AUTHENTICATION_CLASSES
 
 
@@ -295,6 +407,91 @@ def test_valid_max_body_size_gives_no_message(value: int) -> None:
     assert skips_messages(SKIPS_MAX_BODY_SIZE=value) == []
 
 
+# SKIPS_TICKET_ACCESS
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "tests.hosts.rules.no_such_rule",
+        "no_such_module.rule",
+        "nodot",
+        "",
+        BROKEN_MODULE,
+        NOT_CALLABLE,
+        "tests.hosts.rules.access_without_a_user",  # takes no argument
+        lambda: Q(),
+        lambda user, other: Q(),
+        42,
+        True,
+        ["tests.test_checks.ticket_access"],
+    ],
+)
+def test_bad_ticket_access_is_e009(value: Any) -> None:
+    messages = skips_messages(SKIPS_TICKET_ACCESS=value)
+    assert_only_error(messages, "skips.E009")
+    assert "SKIPS_TICKET_ACCESS" in messages[0].msg
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        None,
+        ticket_access,
+        "tests.test_checks.ticket_access",
+        "tests.hosts.rules.own_team_access",
+        lambda user, *, extra=None: Q(),
+        lambda *args: Q(),
+        lambda user: 1 / 0,  # not called by the check: it needs a real user
+        len,  # a builtin taking one argument
+    ],
+)
+def test_valid_ticket_access_gives_no_message(value: Any) -> None:
+    assert skips_messages(SKIPS_TICKET_ACCESS=value) == []
+
+
+# The ticket model's primary key
+
+
+@pytest.mark.parametrize(
+    ("model", "field"),
+    [("sessions.Session", "CharField"), ("authtoken.Token", "CharField")],
+)
+def test_ticket_model_without_an_integer_primary_key_is_e010(model: str, field: str) -> None:
+    messages = skips_messages(SKIPS_TICKET_MODEL=model, SKIPS_ARCHIVED_TICKETS=None)
+    assert_only_error(messages, "skips.E010")
+    assert model in messages[0].msg
+    assert field in messages[0].msg
+
+
+@pytest.mark.parametrize("model", ["testapp.Case", "testapp.Label", "auth.Group", "testapp.Agent"])
+def test_ticket_model_with_an_integer_primary_key_gives_no_message(model: str) -> None:
+    assert skips_messages(SKIPS_TICKET_MODEL=model, SKIPS_ARCHIVED_TICKETS=None) == []
+
+
+def test_primary_key_check_leaves_a_missing_ticket_model_to_e002() -> None:
+    assert_only_error(skips_messages(SKIPS_TICKET_MODEL="nope.Missing"), "skips.E002")
+
+
+# Database routers
+
+
+def test_tickets_and_users_written_elsewhere_than_skips_is_e011() -> None:
+    messages = skips_messages(
+        DATABASE_ROUTERS=[f"{__name__}.TicketsElsewhereRouter"], SKIPS_ARCHIVED_TICKETS=None
+    )
+    assert_only_error(messages, "skips.E011")
+    assert sorted(str(m.obj._meta.label) for m in messages) == ["testapp.Agent", "testapp.Case"]
+    assert "'helpdesk'" in messages[0].msg
+
+
+def test_reads_spread_over_replicas_give_no_message() -> None:
+    messages = skips_messages(
+        DATABASE_ROUTERS=[f"{__name__}.ReplicaRouter"], SKIPS_ARCHIVED_TICKETS=None
+    )
+    assert messages == []
+
+
 # Several at once, and through manage.py check
 
 
@@ -332,6 +529,7 @@ def test_a_non_list_authentication_classes_does_not_hide_a_bad_token_user() -> N
         ("SKIPS_AUTHENTICATION_CLASSES", ["skips.nope.Auth"], "skips.E005"),
         ("SKIPS_TOKEN_USER", NOT_CALLABLE, "skips.E006"),
         ("SKIPS_MAX_BODY_SIZE", "abc", "skips.E007"),
+        ("SKIPS_TICKET_ACCESS", NOT_CALLABLE, "skips.E009"),
     ],
 )
 def test_manage_py_check_reports_a_bad_setting(setting: str, value: Any, error_id: str) -> None:
