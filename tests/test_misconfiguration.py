@@ -301,8 +301,9 @@ def test_posting_to_an_archived_ticket_is_422(
 ) -> None:
     if archived_world["rule"] == "tests.testapp.archived.vip_cases":
         request.applymarker(
+            # Not strict: which of the two rows comes first depends on the database.
             pytest.mark.xfail(
-                strict=True,
+                strict=False,
                 reason="SkipSerializer.ticket_queryset annotates the rule as an "
                 "ExpressionWrapper, which joins a many-valued relation into the ticket "
                 "query: a ticket with two labels gives two rows, and .first() may take "
