@@ -13,6 +13,7 @@
                     --strict, LICENSE in both, no tests in the sdist, known
                     classifiers), and run the full suite against the installed
                     wheel from a copy of the tests (no ``skips/`` beside them)
+    docs            build the documentation (Sphinx, docs/) with warnings as errors
 
 The core suite is ``tests/`` without the tests marked ``live`` (those start the
 example project in another process). Interpreters are found in pyenv's versions
@@ -47,7 +48,15 @@ nox.options.default_venv_backend = "venv"
 nox.options.reuse_venv = "yes"
 nox.options.download_python = "never"
 nox.options.error_on_missing_interpreters = ON_CI
-nox.options.sessions = ["tests", "django_oldest", "django_newest", "lint", "deprecations", "wheel"]
+nox.options.sessions = [
+    "tests",
+    "django_oldest",
+    "django_newest",
+    "lint",
+    "deprecations",
+    "wheel",
+    "docs",
+]
 
 OLDEST_PYTHON = "3.10"
 NEWEST_PYTHON = "3.13"
@@ -274,3 +283,24 @@ def wheel(session: nox.Session) -> None:
     (suite / "conftest.py").write_text(WHEEL_CONFTEST)
     session.chdir(suite)
     session.run("pytest", *session.posargs, env={"DATABASE_URL": SQLITE_URL})
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """The documentation, as users read it: every warning is an error.
+
+    ``docs/conf.py`` sets up Django with the test host's settings (SQLite, no
+    server), so that autodoc imports ``skips`` from this checkout.
+    """
+    session.install("-e", ".[docs]")
+    session.run(
+        "sphinx-build",
+        "-W",
+        "--keep-going",
+        "-b",
+        "html",
+        *session.posargs,
+        "docs",
+        "docs/_build/html",
+        env={"DATABASE_URL": SQLITE_URL},
+    )
