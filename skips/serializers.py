@@ -162,6 +162,7 @@ class TicketSerializer(serializers.Serializer):
                 fields[field.attname] = TimestampField()
             else:
                 fields[field.attname] = serializers.ReadOnlyField()
+        fields.update(super().get_fields())  # fields a subclass declares
         return dict(sorted(fields.items()))
 
     @classmethod
@@ -306,6 +307,7 @@ class SkipSerializer(serializers.ModelSerializer):
         if lean is None:
             lean = _LEAN[cls] = cls is SkipSerializer or (
                 cls.to_representation is SkipSerializer.to_representation
+                and cls.get_fields is SkipSerializer.get_fields  # fields chosen per request
                 and _field_signature(cls) == _field_signature(SkipSerializer)
             )
         return lean
@@ -394,11 +396,11 @@ class SkipSerializer(serializers.ModelSerializer):
 _LEAN: dict[type, bool] = {}
 
 
-def _field_signature(serializer: type[SkipSerializer]) -> dict[str, tuple[type, str | None]]:
-    """Each field the output shows but the ticket, by name: its class and source."""
+def _field_signature(serializer: type[SkipSerializer]) -> list[tuple[str, type, str | None]]:
+    """The fields the output shows, in order: name, class and source (the ticket's name only)."""
     fields = serializer(context={}).fields
-    return {
-        name: (type(field), field.source)
+    return [
+        (name, type(field), field.source) if name != "ticket" else (name, object, None)
         for name, field in fields.items()
-        if name != "ticket" and not field.write_only
-    }
+        if not field.write_only
+    ]

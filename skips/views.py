@@ -152,8 +152,16 @@ class SkipsAPIView(generics.GenericAPIView):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer_class: Any = self.get_serializer_class()
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(serializer_class.page_queryset(queryset))
+        queryset = serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
+        page = self.paginate_queryset(queryset)
+        if page is None:  # pagination_class = None: the whole list, as REST framework does
+            return Response(
+                {
+                    "skips": serializer_class.render_page(
+                        list(queryset), self.get_serializer_context()
+                    )
+                }
+            )
         data = serializer_class.render_page(page, self.get_serializer_context())
         return self.get_paginated_response(data)
 
