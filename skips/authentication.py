@@ -8,6 +8,12 @@
 
 Tokens are DRF's ``authtoken`` tokens (``manage.py drf_create_token``), read
 through ``SKIPS_TOKEN_USER``, a callable a host can replace.
+
+Failed attempts are limited (:class:`skips.throttling.FailedAuthLimit`): email
+and password logins per client address and per account
+(``SKIPS_FAILED_AUTH_RATE``), API tokens per client address if
+``SKIPS_FAILED_TOKEN_RATE`` is set. The limit is checked before the credential
+is, so past it every attempt gets 429, right or wrong.
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from skips.conf import conf
+from skips.throttling import FailedAuthLimit
 
 TOKEN_SUFFIX = "/token"
 
@@ -43,6 +50,30 @@ def _usable(user: Any) -> bool:
     return user is not None and getattr(user, "is_active", False)
 
 
+def token_user(request: Request | None, key: str, email: str | None = None) -> Any:
+    """The active user of API token ``key`` (read by ``SKIPS_TOKEN_USER``), or None.
+
+    With ``email``, only if the user's email is that one (in any case). Under the
+    failed-token limit (``SKIPS_FAILED_TOKEN_RATE``) of the request's address.
+    """
+    limit = FailedAuthLimit(request, conf.FAILED_TOKEN_RATE, "skips_failed_token")
+    limit.check_address()
+    try:
+        user = conf.TOKEN_USER(key)
+    except Exception:
+        limit.release()
+        raise
+    if email is not None:
+        user_email = getattr(user, get_user_model().get_email_field_name(), None) or ""
+        # Constant time whatever matched.
+        if not hmac.compare_digest(user_email.lower().encode(), email.lower().encode()):
+            user = None
+    if not _usable(user):
+        return None
+    limit.release()
+    return user
+
+
 class TokenBasicAuthentication(authentication.BaseAuthentication):
     """HTTP Basic with ``{email}/token:{api_token}`` (and email/password if allowed)."""
 
@@ -62,7 +93,7 @@ class TokenBasicAuthentication(authentication.BaseAuthentication):
         if not sep or not name or not secret or "\x00" in decoded:
             raise _failed()
         if name.endswith(TOKEN_SUFFIX):
-            user = self.authenticate_token(name[: -len(TOKEN_SUFFIX)], secret)
+            user = self.authenticate_token(name[: -len(TOKEN_SUFFIX)], secret, request)
         elif conf.ALLOW_PASSWORD_AUTH:
             user = self.authenticate_password(request, name, secret)
         else:
@@ -71,25 +102,54 @@ class TokenBasicAuthentication(authentication.BaseAuthentication):
             raise _failed()
         return user, None
 
-    def authenticate_token(self, email: str, key: str) -> Any:
-        """The user of token ``key`` if their email is ``email``."""
-        user = conf.TOKEN_USER(key)
-        user_email = getattr(user, get_user_model().get_email_field_name(), None) or ""
-        # Constant time whatever matched.
-        if hmac.compare_digest(user_email.lower().encode(), email.lower().encode()):
-            return user
-        return None
+    def authenticate_token(self, email: str, key: str, request: Request | None = None) -> Any:
+        """The active user of token ``key`` if their email is ``email``, or None."""
+        return token_user(request, key, email)
 
     def authenticate_password(self, request: Request, email: str, password: str) -> Any:
-        """The user with this email and password, through the host's auth backends."""
+        """The user with this email and password, through the host's auth backends.
+
+        Under ``SKIPS_FAILED_AUTH_RATE`` per client address and per account. One
+        run of the password hasher whatever is wrong: Django's ``ModelBackend``
+        runs it for an unknown username, and ``check_password`` for an unusable
+        password, so an unknown email (passed on as the username) costs what a
+        wrong password costs.
+        """
+        limit = FailedAuthLimit(request, conf.FAILED_AUTH_RATE, "skips_failed_auth")
+        limit.check_address()
         user_model = get_user_model()
         email_field = user_model.get_email_field_name()
         user = user_model._default_manager.filter(**{f"{email_field}__iexact": email}).first()
+        # The account by its primary key where there is one, so that no spelling
+        # of its email (case, or accents on a MariaDB collation) counts apart.
+        limit.check_account(f"pk:{user.pk}" if user is not None else email.lower())
         # authenticate() runs the password hasher for an unknown user too.
         username = getattr(user, user_model.USERNAME_FIELD) if user else email
-        return authenticate(
-            request._request, **{user_model.USERNAME_FIELD: username, "password": password}
-        )
+        try:
+            authenticated = authenticate(
+                request._request, **{user_model.USERNAME_FIELD: username, "password": password}
+            )
+        except Exception:
+            limit.release()
+            raise
+        if authenticated is not None and not self.is_named(authenticated, user, email):
+            authenticated = None
+        if not _usable(authenticated):
+            return None
+        limit.release()
+        return authenticated
+
+    @staticmethod
+    def is_named(authenticated: Any, user: Any, email: str) -> bool:
+        """Whether the user a backend answered is the one ``email`` names.
+
+        Not so when a backend found someone else by a username that reads like
+        the email: here the email names the account.
+        """
+        if user is not None:
+            return bool(authenticated == user)
+        email_field = get_user_model().get_email_field_name()
+        return str(getattr(authenticated, email_field, "") or "").lower() == email.lower()
 
     def authenticate_header(self, request: Request) -> str:
         return f'Basic realm="{self.www_authenticate_realm}"'
@@ -100,9 +160,13 @@ class BearerTokenAuthentication(authentication.TokenAuthentication):
 
     keyword = "Bearer"
 
+    def authenticate(self, request: Request) -> tuple[Any, None] | None:
+        self.request: Request | None = request
+        return super().authenticate(request)
+
     def authenticate_credentials(self, key: str) -> tuple[Any, None]:
-        user = conf.TOKEN_USER(key) if "\x00" not in key else None
-        if not _usable(user):
+        user = None if "\x00" in key else token_user(getattr(self, "request", None), key)
+        if user is None:
             raise _failed()
         return user, None
 

@@ -346,3 +346,51 @@ def check_throttle_rate(app_configs: Any = None, **kwargs: Any) -> list[CheckMes
             )
         ]
     return []
+
+
+@register()
+def check_failed_auth_rates(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E012: the failed-authentication limits are rates or None.
+
+    skips.W012: they count per client address, which REST framework reads from
+    ``X-Forwarded-For`` as the client sent it while ``NUM_PROXIES`` is unset.
+    """
+    from django.core.checks import Warning as CheckWarning
+    from rest_framework.settings import api_settings
+
+    from skips.throttling import parse_rate
+
+    messages: list[CheckMessage] = []
+    counting = False
+    for name in ("SKIPS_FAILED_AUTH_RATE", "SKIPS_FAILED_TOKEN_RATE"):
+        value = _setting(name)
+        if value is None:
+            continue
+        try:
+            if not isinstance(value, str):
+                raise TypeError(value)
+            parse_rate(value)
+        except (TypeError, ValueError):
+            messages.append(
+                Error(
+                    f"{name} = {value!r} is not a rate.",
+                    hint='Give failed attempts per period, e.g. "10/min", or None to turn '
+                    "the limit off.",
+                    id="skips.E012",
+                )
+            )
+            continue
+        if name == "SKIPS_FAILED_TOKEN_RATE" or _setting("SKIPS_ALLOW_PASSWORD_AUTH"):
+            counting = True
+    if counting and api_settings.NUM_PROXIES is None:
+        messages.append(
+            CheckWarning(
+                "Failed authentications are counted per client address, and REST "
+                "framework's NUM_PROXIES is not set: the address is then read from the "
+                "X-Forwarded-For header as the client sent it, which a client can vary.",
+                hint="Set REST_FRAMEWORK['NUM_PROXIES'] to the number of proxies in front "
+                "of the application (0 for none).",
+                id="skips.W012",
+            )
+        )
+    return messages

@@ -40,6 +40,12 @@ DEFAULTS: dict[str, Any] = {
     "SKIPS_MAX_BODY_SIZE": 64 * 1024,
     # Requests per user and period ("700/min", "10/s"); None turns throttling off.
     "SKIPS_THROTTLE_RATE": None,
+    # Failed email/password logins per client address, and per account, and
+    # period; None turns the limit off. Only password logins are counted.
+    "SKIPS_FAILED_AUTH_RATE": "10/min",
+    # Failed API token attempts (Basic and Bearer) per client address and
+    # period; None (the default) turns the limit off.
+    "SKIPS_FAILED_TOKEN_RATE": None,
     # Which tickets a user may see: a callable (or its dotted path) taking the
     # user and returning a Q over the ticket model, or None for every ticket.
     # None (the default) lets everyone see every ticket; superusers always do.
@@ -91,6 +97,14 @@ class Settings:
     @property
     def THROTTLE_RATE(self) -> str | None:
         return self._get("SKIPS_THROTTLE_RATE") or None
+
+    @property
+    def FAILED_AUTH_RATE(self) -> str | None:
+        return self._get("SKIPS_FAILED_AUTH_RATE") or None
+
+    @property
+    def FAILED_TOKEN_RATE(self) -> str | None:
+        return self._get("SKIPS_FAILED_TOKEN_RATE") or None
 
     @property
     def MAX_BODY_SIZE(self) -> int:

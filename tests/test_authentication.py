@@ -16,6 +16,9 @@ from typing import Any
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.backends import ModelBackend
+from django.contrib.auth.hashers import MD5PasswordHasher
+from django.core.cache import cache
 from django.core.management import call_command
 from django.db import connection
 from django.middleware.csrf import get_token
@@ -27,6 +30,7 @@ from rest_framework.request import Request
 from rest_framework.test import APIClient, APIRequestFactory
 
 from skips.models import Skip
+from skips.throttling import FailedAuthThrottle
 from tests import factories
 from tests.testapp.models import Agent
 
@@ -51,6 +55,14 @@ def hosts_token_user(key: str) -> Any:
     if hmac.compare_digest(key.encode(), HOST_KEY.encode()):
         return Agent.objects.filter(email=HOST_KEY_EMAIL).first()
     return None
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> Any:
+    """No failed attempt of another test counts here (the limits live in the cache)."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 # Helpers
@@ -741,3 +753,299 @@ def test_password_failures_do_the_same_database_work(agent: Any) -> None:
         "inactive user": count_queries(api(b64_basic(f"{inactive.email}:{PASSWORD}"))),
     }
     assert len(set(counts.values())) == 1, counts
+
+
+# Failed logins are limited (SKIPS_FAILED_AUTH_RATE, SKIPS_FAILED_TOKEN_RATE)
+
+
+def password_client(email: str, password: str = "wrong-pass") -> APIClient:
+    return api(b64_basic(f"{email}:{password}"))
+
+
+def get_from(client: APIClient, address: str = "127.0.0.1", **extra: Any) -> Any:
+    return client.get(LIST, REMOTE_ADDR=address, **extra)
+
+
+def assert_429(response: Any) -> None:
+    assert response.status_code == 429, response.content
+    assert response["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"error", "description"}
+    assert body["error"] == "TooManyRequests"
+    assert "Too many failed attempts" in body["description"]
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "WWW-Authenticate" not in response
+
+
+class Clock:
+    """The failed-attempt windows' clock, moved by hand."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.now = 60.0 * 16_666_667 + 20  # 20 s into a minute
+        monkeypatch.setattr(FailedAuthThrottle, "timer", staticmethod(lambda: self.now))
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
+    return Clock(monkeypatch)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True)
+def test_failed_passwords_are_limited_by_default(agent: Any, clock: Clock) -> None:
+    # Ten guesses a minute from one address, over any accounts; the eleventh is a 429.
+    for i in range(10):
+        assert_401(get_from(password_client(f"guess{i}@example.com")))
+    assert_429(get_from(password_client("guess-more@example.com")))
+    assert_429(get_from(password_client(agent.email)))
+    # Elsewhere, nothing changed.
+    assert_ok_get(get_from(password_client(agent.email, PASSWORD), "10.0.0.2"), agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="3/min")
+def test_past_the_limit_the_right_password_is_refused_too(
+    agent: Any, ticket: Any, clock: Clock
+) -> None:
+    for _ in range(3):
+        assert_401(get_from(password_client(agent.email)))
+    right = password_client(agent.email, PASSWORD)
+    assert_429(get_from(right))
+    assert_429(post_skip(right, ticket))
+    assert not Skip.objects.exists()
+    # Until the window passes: then the right password works, and wrong ones count again.
+    clock.now += 40
+    assert_ok_get(get_from(right), agent)
+    assert_401(get_from(password_client(agent.email)))
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="3/min")
+def test_failed_passwords_are_limited_per_account_from_any_address(
+    agent: Any, other_agent: Any, clock: Clock
+) -> None:
+    # One guess from each of many addresses, on one account: the account is closed...
+    for i in range(3):
+        assert_401(get_from(password_client(agent.email), f"10.0.1.{i}"))
+    assert_429(get_from(password_client(agent.email, PASSWORD), "10.0.2.1"))
+    # ...however its email is spelt...
+    assert_429(get_from(password_client(agent.email.upper(), PASSWORD), "10.0.2.2"))
+    # ...to passwords only: its API token still works, and other accounts' passwords.
+    assert_ok_get(get_from(api(token_basic(agent.email, key_of(agent))), "10.0.2.3"), agent)
+    assert_ok_get(get_from(api(bearer(key_of(agent))), "10.0.2.3"), agent)
+    assert_ok_get(get_from(password_client(other_agent.email, PASSWORD), "10.0.2.4"), other_agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="3/min")
+def test_an_unknown_email_is_limited_as_an_account(clock: Clock) -> None:
+    for i in range(3):
+        assert_401(get_from(password_client("nobody@example.com"), f"10.0.1.{i}"))
+    assert_429(get_from(password_client("NOBODY@example.com"), "10.0.2.1"))
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="3/min")
+def test_right_passwords_do_not_count(agent: Any, clock: Clock) -> None:
+    for _ in range(2):
+        assert_401(get_from(password_client(agent.email)))
+    for _ in range(10):
+        assert_ok_get(get_from(password_client(agent.email, PASSWORD)), agent)
+    assert_401(get_from(password_client(agent.email)))
+    assert_429(get_from(password_client(agent.email)))
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="3/min")
+def test_malformed_credentials_and_tokens_do_not_count_as_password_guesses(
+    agent: Any, clock: Clock
+) -> None:
+    for _ in range(5):
+        assert_401(api("Basic !!!").get(LIST))
+        assert_401(api(b64_basic(f"{agent.email}:")).get(LIST))
+        assert_401(api(token_basic(agent.email, WRONG_KEY)).get(LIST))
+        assert_401(api(bearer(WRONG_KEY)).get(LIST))
+    assert_ok_get(get_from(password_client(agent.email, PASSWORD)), agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE=None)
+def test_the_password_limit_can_be_turned_off(agent: Any) -> None:
+    for _ in range(30):
+        assert_401(get_from(password_client(agent.email)))
+    assert_ok_get(get_from(password_client(agent.email, PASSWORD)), agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_FAILED_AUTH_RATE="1/min")
+def test_the_password_limit_counts_nothing_while_passwords_are_off(agent: Any) -> None:
+    for _ in range(5):
+        assert_401(get_from(password_client(agent.email)))
+    with override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True):
+        assert_ok_get(get_from(password_client(agent.email, PASSWORD)), agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="2/min")
+def test_the_client_address_follows_num_proxies(agent: Any, settings: Any, clock: Clock) -> None:
+    # NUM_PROXIES = 0: X-Forwarded-For is the client's to write, and is not read.
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
+    for i in range(2):
+        forwarded = {"HTTP_X_FORWARDED_FOR": f"192.0.2.{i}"}
+        assert_401(get_from(password_client(f"a{i}@example.com"), **forwarded))
+    assert_429(get_from(password_client("a9@example.com"), HTTP_X_FORWARDED_FOR="192.0.2.9"))
+    # NUM_PROXIES = 1: the address the proxy saw, the last one of the header;
+    # what the client wrote before it changes nothing.
+    cache.clear()
+    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
+    for i in range(2):
+        forwarded = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{i}, 198.51.100.7"}
+        assert_401(get_from(password_client(f"b{i}@example.com"), **forwarded))
+    assert_429(get_from(password_client("b8@example.com"), HTTP_X_FORWARDED_FOR="x, 198.51.100.7"))
+    assert_401(get_from(password_client("b9@example.com"), HTTP_X_FORWARDED_FOR="198.51.100.9"))
+
+
+class GuessMeanwhile(ModelBackend):
+    """While one check is running, another guess comes in, as a parallel request would."""
+
+    answers: list[int] = []
+
+    def authenticate(self, request: Any, *args: Any, **credentials: Any) -> Any:
+        if not self.answers:
+            self.answers.append(0)  # this check is running
+            nested = password_client("someone-else@example.com").get(LIST)
+            self.answers.append(nested.status_code)
+        return super().authenticate(request, *args, **credentials)
+
+
+@pytest.mark.django_db
+@override_settings(
+    SKIPS_ALLOW_PASSWORD_AUTH=True,
+    SKIPS_FAILED_AUTH_RATE="1/min",
+    AUTHENTICATION_BACKENDS=["tests.test_authentication.GuessMeanwhile"],
+)
+def test_an_attempt_holds_its_place_while_it_is_checked(agent: Any, clock: Clock) -> None:
+    GuessMeanwhile.answers = []
+    assert_401(get_from(password_client(agent.email)))
+    # The parallel guess found the only place of the window taken.
+    assert GuessMeanwhile.answers == [0, 429]
+
+
+# API tokens: off by default, per address when on
+
+
+@pytest.mark.django_db
+def test_failed_tokens_are_not_limited_by_default(agent: Any) -> None:
+    for _ in range(30):
+        assert_401(api(token_basic(agent.email, WRONG_KEY)).get(LIST))
+        assert_401(api(bearer(WRONG_KEY)).get(LIST))
+    assert_ok_get(api(bearer(key_of(agent))).get(LIST), agent)
+
+
+@pytest.mark.django_db
+@override_settings(SKIPS_FAILED_TOKEN_RATE="4/min")
+def test_failed_tokens_are_limited_per_address_when_asked(
+    agent: Any, other_agent: Any, clock: Clock
+) -> None:
+    assert_401(get_from(api(token_basic(agent.email, WRONG_KEY))))
+    assert_401(get_from(api(token_basic("nobody@example.com", key_of(agent)))))
+    assert_401(get_from(api(bearer(WRONG_KEY))))
+    for _ in range(5):  # right tokens do not count
+        assert_ok_get(get_from(api(bearer(key_of(agent)))), agent)
+    assert_401(get_from(api(bearer(WRONG_KEY + "1"))))
+    # Full: every token from this address, the right ones too.
+    assert_429(get_from(api(bearer(key_of(agent)))))
+    assert_429(get_from(api(token_basic(agent.email, key_of(agent)))))
+    # Another address is another count.
+    assert_ok_get(get_from(api(bearer(key_of(other_agent))), "10.0.0.2"), other_agent)
+    clock.now += 40
+    assert_ok_get(get_from(api(bearer(key_of(agent)))), agent)
+
+
+@pytest.mark.django_db
+@override_settings(
+    SKIPS_FAILED_TOKEN_RATE="1/min", SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE=None
+)
+def test_token_and_password_limits_count_apart(agent: Any, clock: Clock) -> None:
+    assert_401(get_from(api(bearer(WRONG_KEY))))
+    assert_429(get_from(api(bearer(key_of(agent)))))
+    assert_ok_get(get_from(password_client(agent.email, PASSWORD)), agent)
+
+
+# The same hasher work whatever was wrong
+
+
+# Django's ModelBackend runs the hasher for an unknown username, and check_password
+# for an unusable, empty or unknown-algorithm password: an unknown email, passed on
+# as the username, costs the same.
+
+
+class CountingHasher(MD5PasswordHasher):
+    """MD5 (fast, for tests) that counts how often it hashes."""
+
+    algorithm = "counting_md5"
+    hashed = 0
+
+    def encode(self, password: str, salt: str) -> str:
+        type(self).hashed += 1
+        return super().encode(password, salt)
+
+
+def hashes_of(client: APIClient, expect: Callable[[Any], None] = assert_401) -> int:
+    CountingHasher.hashed = 0
+    expect(client.get(LIST))
+    return CountingHasher.hashed
+
+
+@pytest.mark.django_db
+@override_settings(
+    SKIPS_ALLOW_PASSWORD_AUTH=True,
+    SKIPS_FAILED_AUTH_RATE="10/min",
+    PASSWORD_HASHERS=["tests.test_authentication.CountingHasher"],
+)
+def test_every_failed_password_costs_one_hash(clock: Clock) -> None:
+    active = factories.AgentFactory()
+    inactive = factories.AgentFactory(is_active=False)
+    unusable = factories.AgentFactory()
+    unusable.set_unusable_password()
+    unusable.save()
+    empty = factories.AgentFactory()
+    Agent.objects.filter(pk=empty.pk).update(password="")
+    foreign = factories.AgentFactory()  # a hash of a hasher not installed
+    Agent.objects.filter(pk=foreign.pk).update(password="bcrypt_sha256$$2b$12$" + "a" * 53)
+    counts = {
+        "wrong password": hashes_of(password_client(active.email)),
+        "unknown email": hashes_of(password_client("nobody@example.com", PASSWORD)),
+        "inactive account": hashes_of(password_client(inactive.email, PASSWORD)),
+        "unusable password": hashes_of(password_client(unusable.email, PASSWORD)),
+        "empty password": hashes_of(password_client(empty.email, PASSWORD)),
+        "password of another hasher": hashes_of(password_client(foreign.email, PASSWORD)),
+    }
+    assert counts == dict.fromkeys(counts, 1)
+    right = hashes_of(password_client(active.email, PASSWORD), lambda r: assert_ok_get(r, active))
+    assert right == 1
+    # Past the limit, no hash at all.
+    cache.clear()
+    for _ in range(10):
+        assert_401(password_client(active.email).get(LIST))
+    assert hashes_of(password_client(active.email, PASSWORD), assert_429) == 0
+
+
+class FullNameBackend(ModelBackend):
+    """A host's backend that knows users by their full name."""
+
+    def authenticate(self, request: Any, email: str | None = None, **kwargs: Any) -> Any:
+        user = Agent.objects.filter(full_name=email).first()
+        if user is not None and user.check_password(kwargs.get("password")):
+            return user
+        return None
+
+
+@pytest.mark.django_db
+@override_settings(
+    SKIPS_ALLOW_PASSWORD_AUTH=True,
+    AUTHENTICATION_BACKENDS=["tests.test_authentication.FullNameBackend"],
+)
+def test_a_password_login_is_by_email_whatever_the_backend_matches(agent: Any) -> None:
+    Agent.objects.filter(pk=agent.pk).update(full_name="Ada Lovelace")
+    assert_401(password_client("Ada Lovelace", PASSWORD).get(LIST))
