@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from rest_framework.exceptions import ParseError
@@ -88,4 +88,5 @@ class SkipsContentNegotiation(DefaultContentNegotiation):
     """Negotiation by ``Accept`` and the ``.json`` suffix; a ``format`` query parameter is
     an ordinary (ignored) parameter, as on the reference service."""
 
-    settings = APISettings(user_settings={"URL_FORMAT_OVERRIDE": None})
+    # REST framework's own switch: no query parameter overrides the format.
+    settings = APISettings(user_settings=cast(Any, {"URL_FORMAT_OVERRIDE": None}))  # type: ignore[assignment]
