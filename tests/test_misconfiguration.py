@@ -178,10 +178,10 @@ def test_a_ticket_model_with_its_own_skips_works(
         SKIPS_TICKET_SERIALIZER="skips.serializers.TicketSerializer",
         SKIPS_ARCHIVED_TICKETS=None,
     )
-    check, migrate = run(tmp_path, host, command("check"), command("migrate", "--noinput"))
-    assert check.returncode == 0, check
-    assert "System check identified no issues" in check.output, check
+    # migrate runs every system check first, and prints any message they give.
+    (migrate,) = run(tmp_path, host, command("migrate", "--noinput"))
     assert migrate.returncode == 0, migrate
+    assert "System check identified" not in migrate.output, migrate
     assert "skips.0002_skip_ticket_no_reverse_accessor... OK" in migrate.output, migrate
     (request,) = run(tmp_path, host, script(SKIP_AND_LIST))
     assert request.returncode == 0, request
