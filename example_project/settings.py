@@ -5,21 +5,38 @@ Environment variables:
 - ``DATABASE_URL``: the database, as a URL (default: ``db.sqlite3`` at the top
   of the checkout). ``postgres://postgres@127.0.0.1:5432/test`` and
   ``mysql://root@127.0.0.1:3306/test`` (MariaDB, utf8mb4) work too.
-- ``DJANGO_DEBUG``: "1" (default, for the demo) or "0".
-- ``DJANGO_SECRET_KEY``: the secret key; the default is for local use only.
+- ``DJANGO_SECRET_KEY``: the secret key (sessions, CSRF, password reset links,
+  the API's cursors). Required, but by ``manage.py demo``, which makes up a
+  throwaway one for its own run (logins and cursors then last as long as it).
+- ``DJANGO_DEBUG``: "1" turns Django's debug pages on (never where anyone but
+  you can reach the server); off otherwise, the demo included.
 """
 
 import os
+import sys
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.utils import get_random_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get(
-    "DJANGO_SECRET_KEY", "django-insecure-example-project-only-never-use-in-production"
-)
-DEBUG = os.environ.get("DJANGO_DEBUG", "1") == "1"
+# ``manage.py demo`` (or ``django-admin demo``): the one run that needs no key.
+_running_the_demo = sys.argv[1:2] == ["demo"]
+
+SECRET_KEY = os.environ.get("DJANGO_SECRET_KEY", "")
+if not SECRET_KEY:
+    if not _running_the_demo:
+        raise ImproperlyConfigured(
+            "DJANGO_SECRET_KEY is not set. The example project has no built-in secret "
+            "key: set DJANGO_SECRET_KEY to a long random value, e.g. the output of "
+            "python -c 'from django.core.management.utils import get_random_secret_key; "
+            "print(get_random_secret_key())'. (`manage.py demo` alone makes up a "
+            "throwaway key for its own run.)"
+        )
+    SECRET_KEY = get_random_secret_key()
+DEBUG = os.environ.get("DJANGO_DEBUG") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "testserver", "[::1]"]
 
 INSTALLED_APPS = [

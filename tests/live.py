@@ -2,12 +2,15 @@
 
 ``live`` (session-scoped) sets up a scratch SQLite database with the example
 project's own ``demo --no-serve`` (run twice: seeding must be idempotent), then
-serves it with ``runserver`` on a free port of 127.0.0.1.
+serves it with ``runserver`` on a free port of 127.0.0.1. The demo runs as the
+README's first command does, without ``DJANGO_SECRET_KEY``; the server, as any
+other run of the example project must, with one.
 """
 
 from __future__ import annotations
 
 import os
+import secrets
 import socket
 import sqlite3
 import subprocess
@@ -66,6 +69,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "PYTHONUNBUFFERED": "1",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    env.pop("DJANGO_SECRET_KEY", None)
     manage = [sys.executable, str(ROOT / "manage.py")]
     # The README's demo, minus serving; twice, as seeding must be idempotent.
     for _ in range(2):
@@ -79,7 +83,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     port = free_port()
     server = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-        env=env,
+        env={**env, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)},
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -4,6 +4,12 @@ Every step is idempotent: people and reference rows are found by their fixed
 names, tickets by their ``external_id`` (``demo-001``...), and skips are only
 topped up to the total asked for. Content is drawn from ``random.Random(42)``,
 so every run describes the same help desk.
+
+It never changes an account it did not create. A demo login it created holds
+its documented, public API token (:func:`demo_accounts.demo_token`): an
+existing account with a demo username and any other token, or none, is
+someone's own, and seeding stops before changing anything
+(:class:`ForeignAccounts`).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from example_project.helpdesk.demo_accounts import (
     DEMO_PASSWORD,
     EMAIL_DOMAIN,
     GROUP_PERMISSIONS,
+    demo_token,
 )
 from example_project.helpdesk.models import (
     AgentGroup,
@@ -71,8 +78,51 @@ def seed_permission_groups() -> dict[str, Group]:
     return groups
 
 
+class ForeignAccounts(Exception):
+    """Accounts with a demo login's username that seeding did not create."""
+
+    def __init__(self, usernames: list[str]) -> None:
+        self.usernames = usernames
+        super().__init__(
+            "Not seeding: these demo usernames belong to accounts seed_demo did not "
+            f"create: {', '.join(usernames)}. seed_demo never changes an account it did "
+            "not create (one it created holds its documented demo API token), so nothing "
+            "was changed. Use another database (DATABASE_URL), or rename or delete those "
+            "accounts first."
+        )
+
+
+def foreign_accounts() -> list[str]:
+    """Usernames of the accounts a demo login would take that hold no demo token.
+
+    As the database matches usernames (MariaDB's collation ignores case and
+    accents, so "Admin" is "admin" there), for that is how seeding finds them.
+    """
+    usernames = [account.username for account in ACCOUNTS]
+    existing = list(
+        get_user_model()
+        ._default_manager.filter(username__in=usernames)
+        .order_by("pk")
+        .values_list("pk", "username")
+    )
+    seeded = set(
+        Token.objects.filter(
+            user_id__in=[pk for pk, _ in existing],
+            key__in=[demo_token(name) for name in usernames],
+        ).values_list("user_id", flat=True)
+    )
+    return [username for pk, username in existing if pk not in seeded]
+
+
 def seed_accounts(report: SeedReport) -> dict[str, Any]:
-    """The demo logins, their groups and tokens, and the requesters; by username."""
+    """The demo logins, their groups and tokens, and the requesters; by username.
+
+    Raises :class:`ForeignAccounts` before any change if a demo login's username
+    is taken by an account seeding did not create.
+    """
+    foreign = foreign_accounts()
+    if foreign:
+        raise ForeignAccounts(foreign)
     user_model = get_user_model()
     groups = seed_permission_groups()
     users: dict[str, Any] = {}
@@ -88,14 +138,13 @@ def seed_accounts(report: SeedReport) -> dict[str, Any]:
         if created:
             user.set_password(DEMO_PASSWORD)
             report.users += 1
+        # Back to the documented state: seeding made this account.
         user.email = account.email
         user.is_active = True
         user.is_staff = account.is_staff
         user.is_superuser = account.is_superuser
         user.save()
         user.groups.set([groups[account.group]] if account.group else [])
-        # The documented key, even if someone regenerated the token meanwhile.
-        Token.objects.filter(user=user).exclude(key=account.token).delete()
         Token.objects.get_or_create(user=user, key=account.token)
         users[account.username] = user
     for username, first_name, last_name, _org in demo_data.REQUESTERS:

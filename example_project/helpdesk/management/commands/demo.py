@@ -1,8 +1,14 @@
-"""``manage.py demo``: migrate, seed, print how to log in and call the API, serve."""
+"""``manage.py demo``: migrate, seed, print how to log in and call the API, serve.
+
+It serves with ``DEBUG`` off, as set (``DJANGO_DEBUG``), and the static files
+with runserver's ``--insecure``. Without ``DJANGO_SECRET_KEY``, the settings
+make up a throwaway key for this run (see ``example_project/settings.py``).
+"""
 
 from __future__ import annotations
 
 import json
+import os
 import shlex
 from argparse import ArgumentParser
 from typing import Any
@@ -57,7 +63,10 @@ class Command(BaseCommand):
         call_command("seed_demo", skips=options["skips"], stdout=self.stdout)
         self.print_guide(base_url(options["addrport"]))
         if not options["no_serve"]:
-            call_command("runserver", options["addrport"], use_reloader=False)
+            # The admin's and the API docs' static files, with DEBUG off: a local demo.
+            call_command(
+                "runserver", options["addrport"], use_reloader=False, insecure_serving=True
+            )
 
     def print_guide(self, url: str) -> None:
         """Logins, tokens and ready-made requests against ``url``."""
@@ -74,6 +83,12 @@ class Command(BaseCommand):
         write(self.style.MIGRATE_HEADING("\nIn a browser"))
         write(f"  Admin:          {url}/admin/  (admin or supervisor, password {DEMO_PASSWORD})")
         write(f"  Browsable API:  {url}/api-auth/login/?next=/api/v2/skips")
+        write(f"  API docs:       {url}/api/docs/")
+        if not os.environ.get("DJANGO_SECRET_KEY"):
+            write(
+                "\nNo DJANGO_SECRET_KEY: this run has a throwaway secret key, so logins and "
+                "cursors last as long as it does."
+            )
         write("")
 
     def curl_lines(self, url: str) -> list[str]:

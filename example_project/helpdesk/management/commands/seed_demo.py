@@ -9,7 +9,7 @@ from django.contrib.auth.models import Permission
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from example_project.helpdesk.seeding import seed
+from example_project.helpdesk.seeding import ForeignAccounts, seed
 
 DEFAULT_SKIPS = 300
 
@@ -17,7 +17,9 @@ DEFAULT_SKIPS = 300
 class Command(BaseCommand):
     help = (
         "Fill the example help desk with demo users (password 'demo'), API tokens, "
-        "about 60 tickets and skips. Running it again creates only what is missing."
+        "about 60 tickets and skips. Running it again creates only what is missing. "
+        "It never changes an account it did not create: if a demo username is taken, "
+        "it stops."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -39,7 +41,10 @@ class Command(BaseCommand):
             raise CommandError(f"The database is not ready ({e}): run 'manage.py migrate'.") from e
         if not migrated:
             raise CommandError("The skips permissions are missing: run 'manage.py migrate' first.")
-        report = seed(options["skips"])
+        try:
+            report = seed(options["skips"])
+        except ForeignAccounts as e:
+            raise CommandError(str(e)) from e
         self.stdout.write(
             self.style.SUCCESS(
                 f"Created {report.users} users, {report.tickets} tickets, {report.skips} skips."
