@@ -13,7 +13,7 @@ from collections.abc import Collection, Sequence
 from typing import Any, ClassVar
 
 from django.db import models
-from django.db.models import BooleanField, ExpressionWrapper, Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
@@ -288,9 +288,10 @@ class SkipSerializer(serializers.ModelSerializer):
             queryset = queryset.filter(pk__in=visible.values("pk"))
         q = archived_q()
         if q is not None:
-            queryset = queryset.annotate(
-                _skips_archived=ExpressionWrapper(q, output_field=BooleanField())
-            )
+            # EXISTS, not the rule itself: a rule over a many-valued relation
+            # would give one row per related object, archived or not.
+            archived = get_ticket_model()._default_manager.filter(q, pk=OuterRef("pk"))
+            queryset = queryset.annotate(_skips_archived=Exists(archived))
         return queryset
 
     # List pages

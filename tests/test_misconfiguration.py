@@ -297,19 +297,8 @@ def test_offset_and_cursor_pages_count_each_skip_once(
 
 @pytest.mark.parametrize("route", ["/api/v2/skips", "/api/v2/tickets/{id}/skips"])
 def test_posting_to_an_archived_ticket_is_422(
-    archived_world: dict[str, Any], agent: Any, route: str, request: Any
+    archived_world: dict[str, Any], agent: Any, route: str
 ) -> None:
-    if archived_world["rule"] == "tests.testapp.archived.vip_cases":
-        request.applymarker(
-            # Not strict: which of the two rows comes first depends on the database.
-            pytest.mark.xfail(
-                strict=False,
-                reason="SkipSerializer.ticket_queryset annotates the rule as an "
-                "ExpressionWrapper, which joins a many-valued relation into the ticket "
-                "query: a ticket with two labels gives two rows, and .first() may take "
-                "the one that is not archived",
-            )
-        )
     before = Skip.objects.count()
     archived = archived_world["archived"]
     response = client_for(agent).post_json(
