@@ -119,7 +119,11 @@ class TokenBasicAuthentication(authentication.BaseAuthentication):
         limit.check_address()
         user_model = get_user_model()
         email_field = user_model.get_email_field_name()
-        user = user_model._default_manager.filter(**{f"{email_field}__iexact": email}).first()
+        user = None
+        # Longer than any email (SQLite would refuse so long a LIKE pattern): nobody's.
+        longest = getattr(user_model._meta.get_field(email_field), "max_length", None) or 254
+        if len(email) <= longest:
+            user = user_model._default_manager.filter(**{f"{email_field}__iexact": email}).first()
         # The account by its primary key where there is one, so that no spelling
         # of its email (case, or accents on a MariaDB collation) counts apart.
         limit.check_account(f"pk:{user.pk}" if user is not None else email.lower())

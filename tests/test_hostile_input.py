@@ -677,3 +677,238 @@ def test_hostile_input(case: Hostile, world: World, settings: Any) -> None:
 def test_catalogue_size() -> None:
     """The catalogue's size, as reported; a row lost by accident shows here."""
     assert len(CASES) == len({case.id for case in CASES}) >= 200
+
+
+# With email/password logins on (SKIPS_ALLOW_PASSWORD_AUTH): hostile credentials
+# are the same 401, checked as every row above. The failed-login limit is off for
+# these rows (each is one request; the limit has its own rows below).
+
+PASSWORDS: dict[str, Any] = {"SKIPS_ALLOW_PASSWORD_AUTH": True, "SKIPS_FAILED_AUTH_RATE": None}
+PASSWORD_CREDENTIALS = {
+    "huge email": b"a" * KB100 + b"@example.com:secret-pass",
+    "huge password": b"user@example.com:" + b"p" * KB100,
+    "email of SQL wildcards": b"%@%:secret-pass",
+    "email of LIKE underscores": b"____@example.com:secret-pass",
+    "email with accents": "ùsér@example.com:secret-pass".encode(),
+    "email of a quote": b"'@example.com:secret-pass",
+    "email only an at sign": b"@:secret-pass",
+    "password with colons": b"user@example.com:a:b:c",
+    "password NUL": b"user@example.com:secret\x00pass",
+    "email NUL": b"user\x00@example.com:secret-pass",
+    "not utf-8": b"\xff@example.com:\xfe",
+}
+
+
+def password_cases() -> Iterator[Hostile]:
+    for name, credentials in PASSWORD_CREDENTIALS.items():
+        for method, body in (("GET", None), ("POST", skip(ticket_id=TICKET))):
+            yield Hostile(
+                f"password auth {name} {method}",
+                401,
+                method=method,
+                who=None,
+                authorization=b64(credentials),
+                body=body,
+                settings=PASSWORDS,
+            )
+
+
+PASSWORD_CASES = list(password_cases())
+
+
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in PASSWORD_CASES])
+def test_hostile_input_with_passwords(case: Hostile, world: World, settings: Any) -> None:
+    test_hostile_input(case, world, settings)
+
+
+# Past the failed-login limit (SKIPS_FAILED_AUTH_RATE, SKIPS_FAILED_TOKEN_RATE):
+# 429 TooManyRequests with Retry-After, whatever the request carries, the right
+# credential included; checked as every row above, after the failed attempts
+# that fill the window (each of them a 401).
+
+
+@dataclass(frozen=True)
+class OverTheLimit:
+    """A request sent once the failed attempts of ``fill`` have filled the window."""
+
+    id: str
+    settings: Mapping[str, Any]
+    #: The failed attempts: (Authorization header, client address).
+    fill: Callable[[World], list[tuple[str, str]]]
+    #: The Authorization header of the request then sent.
+    authorization: Callable[[World], str]
+    method: str = "GET"
+    path: str = SKIPS
+    body: Body = None
+    content_type: str = JSON
+
+
+LIMITED_PASSWORDS: dict[str, Any] = {
+    "SKIPS_ALLOW_PASSWORD_AUTH": True,
+    "SKIPS_FAILED_AUTH_RATE": "2/min",
+}
+LIMITED_TOKENS: dict[str, Any] = {"SKIPS_FAILED_TOKEN_RATE": "2/min"}
+HERE = "127.0.0.1"
+
+
+def password_of(user: Any, password: str = "secret-pass") -> str:
+    return b64(f"{user.email}:{password}".encode())
+
+
+def wrong_passwords(world: World) -> list[tuple[str, str]]:
+    """Two wrong passwords of other accounts, from this address."""
+    return [(b64(f"guess{i}@example.com:wrong".encode()), HERE) for i in range(2)]
+
+
+def wrong_passwords_elsewhere(world: World) -> list[tuple[str, str]]:
+    """Two wrong passwords of the agent's account, from other addresses."""
+    return [(password_of(world.agent, "wrong"), f"192.0.2.{i}") for i in range(2)]
+
+
+def wrong_tokens(world: World) -> list[tuple[str, str]]:
+    return [
+        ("Bearer " + "0" * 40, HERE),
+        (b64(f"{world.agent.email}/token:{'1' * 40}".encode()), HERE),
+    ]
+
+
+def over_the_limit_cases() -> Iterator[OverTheLimit]:
+    for fill_name, fill in (("address", wrong_passwords), ("account", wrong_passwords_elsewhere)):
+        limited = f"passwords past the {fill_name} limit"
+        yield OverTheLimit(
+            f"{limited} wrong password GET",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent, "x"),
+        )
+        yield OverTheLimit(
+            f"{limited} right password GET",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+        )
+        yield OverTheLimit(
+            f"{limited} right password POST",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+            method="POST",
+            body=skip(ticket_id=TICKET, reason="x"),
+        )
+        yield OverTheLimit(
+            f"{limited} right password POST ticket route",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+            method="POST",
+            path=f"/api/v2/tickets/{TICKET}/skips.json",
+            body=skip(reason="x"),
+        )
+        yield OverTheLimit(
+            f"{limited} right password GET users/me",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+            path="/api/v2/users/me/skips",
+        )
+        yield OverTheLimit(
+            f"{limited} right password POST malformed JSON",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+            method="POST",
+            body=raw('{"skip": {"ticket_id": 1'),
+        )
+        yield OverTheLimit(
+            f"{limited} right password POST text/plain",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: password_of(w.agent),
+            method="POST",
+            body=skip(ticket_id=TICKET),
+            content_type="text/plain",
+        )
+        yield OverTheLimit(
+            f"{limited} upper-case email GET",
+            LIMITED_PASSWORDS,
+            fill,
+            lambda w: b64(f"{w.agent.email.upper()}:secret-pass".encode()),
+        )
+    yield OverTheLimit(
+        "passwords past the address limit huge email",
+        LIMITED_PASSWORDS,
+        wrong_passwords,
+        lambda w: b64(b"a" * KB100 + b"@example.com:secret-pass"),
+    )
+    yield OverTheLimit(
+        "tokens past the limit wrong Bearer GET",
+        LIMITED_TOKENS,
+        wrong_tokens,
+        lambda w: "Bearer " + "2" * 40,
+    )
+    yield OverTheLimit(
+        "tokens past the limit right Bearer POST",
+        LIMITED_TOKENS,
+        wrong_tokens,
+        lambda w: "Bearer " + w.agent.auth_token.key,
+        method="POST",
+        body=skip(ticket_id=TICKET, reason="x"),
+    )
+    yield OverTheLimit(
+        "tokens past the limit right Basic token GET",
+        LIMITED_TOKENS,
+        wrong_tokens,
+        lambda w: basic(w.agent),
+    )
+    yield OverTheLimit(
+        "tokens past the limit Bearer huge",
+        LIMITED_TOKENS,
+        wrong_tokens,
+        lambda w: "Bearer " + "a" * KB100,
+    )
+
+
+OVER_THE_LIMIT = list(over_the_limit_cases())
+
+
+@pytest.fixture
+def empty_cache() -> Iterator[None]:
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()
+
+
+@pytest.mark.usefixtures("empty_cache")
+@pytest.mark.parametrize("case", [pytest.param(c, id=c.id) for c in OVER_THE_LIMIT])
+def test_hostile_input_over_the_failed_login_limit(
+    case: OverTheLimit, world: World, settings: Any
+) -> None:
+    for name, value in case.settings.items():
+        setattr(settings, name, value)
+    for authorization, address in case.fill(world):
+        filling = Client().get(SKIPS, HTTP_AUTHORIZATION=authorization, REMOTE_ADDR=address)
+        assert filling.status_code == 401, filling.content[:500]
+    before = Skip.objects.count()
+
+    client = Client()
+    client.credentials(HTTP_AUTHORIZATION=case.authorization(world))
+    body = case.body(world) if callable(case.body) else case.body
+    if body is not None:
+        body = body.replace(TICKET.encode(), str(world.ticket.pk).encode())
+    response = client.generic(
+        case.method, world.fill(case.path), body or b"", content_type=case.content_type
+    )
+
+    assert response.status_code == 429, response.content[:500]
+    assert response["Content-Type"] == JSON
+    check_error(Hostile(case.id, 429, "TooManyRequests"), response.json())
+    assert 1 <= int(response["Retry-After"]) <= 60
+    assert "WWW-Authenticate" not in response
+    assert Skip.objects.count() == before
+
+
+def test_limit_catalogue_size() -> None:
+    ids = [case.id for case in [*PASSWORD_CASES, *OVER_THE_LIMIT]]
+    assert len(ids) == len(set(ids)) == 22 + 21
