@@ -15,13 +15,12 @@ from django.contrib import admin
 from django.db import connection
 from django.utils import timezone
 
-from skips import admin_changelist
-from skips.admin import SkipAdmin, time_ago
-from skips.admin_changelist import SkipPaginator, round_estimate
+from skips.admin import SkipAdmin
+from skips.admin import changelist as admin_changelist
+from skips.admin.changelist import SkipPaginator, round_estimate
+from skips.admin.display import time_ago
 from skips.models import Skip
-from tests.conftest import POSTGRESQL_ONLY
-from tests.factories import CaseFactory, SupervisorFactory, UserFactory
-from tests.test_admin_support import (
+from tests.admin_support import (
     CHANGELIST,
     EXPORT,
     REPORT,
@@ -32,6 +31,8 @@ from tests.test_admin_support import (
     sql,
     staff,
 )
+from tests.conftest import POSTGRESQL_ONLY
+from tests.factories import CaseFactory, SupervisorFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
 UTC = datetime.timezone.utc
@@ -163,12 +164,12 @@ def table_row(page: str, marker: str) -> str:
 def test_time_ago() -> None:
     now = timezone.now()
     ago = datetime.timedelta
-    assert time_ago(now - ago(hours=3, minutes=5), now) == "3 hours ago"
-    assert time_ago(now - ago(hours=1), now) == "1 hour ago"
-    assert time_ago(now - ago(days=13), now) == "1 week ago"
-    assert time_ago(now - ago(days=400), now) == "1 year ago"
+    assert time_ago(now - ago(hours=3, minutes=5), now) == "3\xa0hours ago"
+    assert time_ago(now - ago(hours=1), now) == "1\xa0hour ago"
+    assert time_ago(now - ago(days=13), now) == "1\xa0week ago"
+    assert time_ago(now - ago(days=400), now) == "1\xa0year ago"
     assert time_ago(now - ago(seconds=59), now) == "just now"
-    assert time_ago(now + ago(minutes=2, seconds=5), now) == "in 2 minutes"
+    assert time_ago(now + ago(minutes=2, seconds=5), now) == "in 2\xa0minutes"
 
 
 def test_sort_by_when_ascending() -> None:

@@ -21,10 +21,7 @@ from django.contrib.auth.models import Group
 from django.test import override_settings
 
 from skips.models import Skip
-from tests.factories import CaseFactory, UserFactory
-from tests.test_admin_inline import SKIPS as HOST_SKIPS
-from tests.test_admin_inline import host_staff, inline_skips
-from tests.test_admin_support import (
+from tests.admin_support import (
     CHANGELIST,
     EXPORT,
     REPORT,
@@ -35,6 +32,9 @@ from tests.test_admin_support import (
     sql,
     staff,
 )
+from tests.factories import CaseFactory, UserFactory
+from tests.test_admin_inline import SKIPS as HOST_SKIPS
+from tests.test_admin_inline import host_staff, inline_skips
 
 pytestmark = pytest.mark.django_db
 RULE = "tests.testapp.access.my_groups_cases"

@@ -12,11 +12,11 @@ from django.db import connection
 from django.utils import timezone
 
 from skips.admin import SkipAdmin
-from skips.admin_export import FORMULA_STARTS, csv_rows, guard_formula, skip_columns
+from skips.admin.export import FORMULA_STARTS, csv_rows, guard_formula, skip_columns
 from skips.models import Skip
+from tests.admin_support import CHANGELIST, EXPORT, bulk_skips, logged_in, sql, staff
 from tests.conftest import client_for
 from tests.factories import CaseFactory, SupervisorFactory, UserFactory
-from tests.test_admin_support import CHANGELIST, EXPORT, bulk_skips, logged_in, sql, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -16,8 +16,8 @@ from django.urls import path
 
 from skips.admin import SkipAdmin, SkipInline
 from skips.models import Skip
+from tests.admin_support import bulk_skips, logged_in, result_ids, sql, staff
 from tests.factories import CaseFactory, UserFactory
-from tests.test_admin_support import bulk_skips, logged_in, result_ids, sql, staff
 from tests.testapp.models import Agent, Case
 
 site = admin.AdminSite(name="hostadmin")

@@ -10,9 +10,9 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from skips.reports import daily_chart, nice_step
+from skips.admin.chart import daily_chart, nice_step
+from tests.admin_support import CHANGELIST, REPORT, bulk_skips, logged_in, skip_at, sql, staff
 from tests.factories import CaseFactory, UserFactory
-from tests.test_admin_support import CHANGELIST, REPORT, bulk_skips, logged_in, skip_at, sql, staff
 
 pytestmark = pytest.mark.django_db
 

@@ -30,10 +30,10 @@ import pytest
 from django.contrib.auth.models import Group
 from django.test import override_settings
 
-from skips.admin_export import FORMULA_STARTS
+from skips.admin.export import FORMULA_STARTS
 from skips.models import Skip
+from tests.admin_support import CHANGELIST, EXPORT, REPORT, bulk_skips, logged_in, staff
 from tests.factories import CaseFactory, UserFactory
-from tests.test_admin_support import CHANGELIST, EXPORT, REPORT, bulk_skips, logged_in, staff
 from tests.testapp.models import Agent, Case
 
 pytestmark = pytest.mark.django_db

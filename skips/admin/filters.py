@@ -14,72 +14,24 @@ import datetime
 from collections.abc import Iterator
 from typing import Any
 
-from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from skips.dates import created_between
 from skips.models import Skip, get_ticket_model
 from skips.querysets import archived_q
+from skips.users import agents_who_skipped, user_label
 
 #: Lookups of the query string that Django's field list filters use
 #: (``BooleanFieldListFilter``, ``DateFieldListFilter``, ``EmptyFieldListFilter``...).
 FIELD_FILTER_LOOKUPS = ("exact", "isnull", "gte", "lt", "isempty")
-
-
-def local_day_start(day: datetime.date) -> datetime.datetime | None:
-    """Midnight at the start of ``day`` in the current time zone (aware when USE_TZ).
-
-    None when that instant is outside the calendar in UTC (the first day of
-    year 1 east of Greenwich), where the database could not be given it.
-    """
-    start = datetime.datetime.combine(day, datetime.time.min)
-    if not settings.USE_TZ:
-        return start
-    try:
-        aware = timezone.make_aware(start)
-        aware.astimezone(datetime.timezone.utc)
-    except (OverflowError, ValueError):
-        return None
-    return aware
-
-
-def next_day(day: datetime.date) -> datetime.date | None:
-    """The day after ``day``; None after the calendar's last day."""
-    try:
-        return day + datetime.timedelta(days=1)
-    except OverflowError:
-        return None
-
-
-def created_between(
-    queryset: QuerySet,
-    first: datetime.date | None,
-    last: datetime.date | None,
-    *,
-    field: str = "created_at",
-) -> QuerySet:
-    """Skips created (``field``) from ``first`` to ``last`` included (local dates; None is open).
-
-    A bound at an end of the calendar that no timestamp can express is open:
-    from 0001-01-01 or to 9999-12-31 leaves nothing out on that side.
-    """
-    if first is not None:
-        start = local_day_start(first)
-        if start is not None:
-            queryset = queryset.filter(**{f"{field}__gte": start})
-    if last is not None:
-        after = next_day(last)
-        end = local_day_start(after) if after is not None else None
-        if end is not None:
-            queryset = queryset.filter(**{f"{field}__lt": end})
-    return queryset
 
 
 def parse_day(value: str | None) -> datetime.date | None:
@@ -90,15 +42,6 @@ def parse_day(value: str | None) -> datetime.date | None:
         return datetime.date.fromisoformat(value)
     except ValueError as e:
         raise IncorrectLookupParameters(f"not a date: {value[:20]!r}") from e
-
-
-def user_label(user: Any) -> str:
-    """A user as people know them: full name, else the login name."""
-    get_full_name = getattr(user, "get_full_name", None)
-    name = get_full_name() if callable(get_full_name) else ""
-    if not name:
-        name = getattr(user, "full_name", "") or ""
-    return str(name or getattr(user, user.USERNAME_FIELD, "") or user)
 
 
 def parse_pk(model: Any, value: Any) -> Any:
@@ -121,35 +64,6 @@ def is_pk(model: Any, value: Any) -> bool:
 def parse_user_pk(value: Any) -> Any:
     """``value`` as a user primary key, within the database's range; else ValidationError."""
     return parse_pk(get_user_model(), value)
-
-
-def users_who_skipped(skips: QuerySet | None = None) -> QuerySet:
-    """Users with a skip among ``skips`` (every skip when None), as one ``EXISTS`` probe each.
-
-    The probe reads the ``(user, created_at, id)`` index: the cost follows the
-    number of users, not of skips. ``skips`` is what the viewer may see (the
-    admin's queryset), so that nobody learns a name through a skip hidden from
-    them, nor the name of a user who never skipped.
-    """
-    skips = Skip.objects.all() if skips is None else skips
-    mine = skips.order_by().select_related(None).filter(user=OuterRef("pk"))
-    return get_user_model()._default_manager.filter(Exists(mine))
-
-
-def agents_who_skipped(
-    limit: int, selected: Any = None, skips: QuerySet | None = None
-) -> list[Any]:
-    """The first ``limit`` users (by login) with a skip among ``skips``, and the ``selected`` one.
-
-    The ``selected`` user (a primary key) is added when they are not among the
-    first ``limit`` but have a skip among ``skips`` too; anyone else is left out.
-    """
-    user_model = get_user_model()
-    skipped = users_who_skipped(skips)
-    users = list(skipped.order_by(user_model.USERNAME_FIELD)[:limit])
-    if selected is not None and all(user.pk != selected for user in users):
-        users.extend(skipped.filter(pk=selected))
-    return users
 
 
 def filter_parameters(list_filter: Any) -> list[str]:
@@ -185,13 +99,6 @@ def fk_filter_parameter(fk_name: str) -> str:
         return AgentFilter.parameter_name
     target = Skip._meta.get_field(fk_name).target_field.name  # type: ignore[union-attr]
     return f"{fk_name}__{target}__exact"
-
-
-def user_email(user: Any) -> str:
-    """The user's email address (``EMAIL_FIELD``), or "" when the model has none."""
-    get_name = getattr(type(user), "get_email_field_name", None)
-    name = get_name() if callable(get_name) else "email"
-    return str(getattr(user, name, "") or "")
 
 
 class CreatedDateFilter(admin.ListFilter):

@@ -33,7 +33,7 @@ from django.utils.text import capfirst
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from skips.admin_filters import created_between
+from skips.dates import created_between
 
 #: The parts of a date the drill-down's query string may name, largest first.
 DATE_PARTS = ("year", "month", "day")

@@ -24,21 +24,16 @@ from django.utils.formats import number_format
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
-from skips.admin_filters import (
-    AgentFilter,
-    CreatedDateFilter,
-    agents_who_skipped,
-    fk_filter_parameter,
-    parse_user_pk,
-    user_label,
-    users_who_skipped,
-)
+from skips.admin.chart import daily_chart
+from skips.admin.filters import AgentFilter, CreatedDateFilter, fk_filter_parameter, parse_user_pk
 from skips.models import Skip
 from skips.querysets import archived_q
-from skips.reports import build_report, daily_chart
+from skips.reports import build_report
+from skips.users import agents_who_skipped, user_label, users_who_skipped
 
 if TYPE_CHECKING:
-    from skips.admin import Links, SkipAdmin
+    from skips.admin.display import Links
+    from skips.admin.options import SkipAdmin
 
 
 class DateInput(forms.DateInput):

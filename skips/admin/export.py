@@ -18,22 +18,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.exceptions import FieldDoesNotExist
 from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from skips.serializers import format_timestamp
+from skips.users import user_field_names
 
 #: Rows fetched from the database at a time, and written out at a time.
 CHUNK_SIZE = 2_000
+
+
 #: Leading characters that make a spreadsheet read a cell as a formula (with
 #: their full-width forms, which some spreadsheets read as the same).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+
+
 #: Characters that a spreadsheet may take as the end of a cell: the list
 #: separators of every locale (``,`` and ``;``), tab, and line breaks.
 CELL_BREAKS = (",", ";", "\t", "\r", "\n")
+
+
 #: The start of a text or of any part of it after a cell break, then spaces or
 #: quotes, where a formula character comes next: the place of the guard.
 FORMULA_PART = re.compile(
@@ -50,18 +55,6 @@ class Column:
     header: str
     lookup: str
     write: Callable[[Any], Any] | None = None
-
-
-def user_field_names() -> tuple[str, str | None]:
-    """The user model's login field, and its email field when it has another one."""
-    user_model = get_user_model()
-    login = user_model.USERNAME_FIELD
-    email = user_model.get_email_field_name()
-    try:
-        user_model._meta.get_field(email)
-    except FieldDoesNotExist:
-        return login, None
-    return login, (email if email != login else None)
 
 
 def skip_columns(ticket_title_field: str | None) -> list[Column]:
