@@ -887,22 +887,24 @@ def test_the_password_limit_counts_nothing_while_passwords_are_off(agent: Any) -
 
 @pytest.mark.django_db
 @override_settings(SKIPS_ALLOW_PASSWORD_AUTH=True, SKIPS_FAILED_AUTH_RATE="2/min")
-def test_the_client_address_follows_num_proxies(agent: Any, settings: Any, clock: Clock) -> None:
+def test_the_client_address_follows_num_proxies(agent: Any, clock: Clock) -> None:
     # NUM_PROXIES = 0: X-Forwarded-For is the client's to write, and is not read.
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}
-    for i in range(2):
-        forwarded = {"HTTP_X_FORWARDED_FOR": f"192.0.2.{i}"}
-        assert_401(get_from(password_client(f"a{i}@example.com"), **forwarded))
-    assert_429(get_from(password_client("a9@example.com"), HTTP_X_FORWARDED_FOR="192.0.2.9"))
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 0}):
+        for i in range(2):
+            forwarded = {"HTTP_X_FORWARDED_FOR": f"192.0.2.{i}"}
+            assert_401(get_from(password_client(f"a{i}@example.com"), **forwarded))
+        assert_429(get_from(password_client("a9@example.com"), HTTP_X_FORWARDED_FOR="192.0.2.9"))
     # NUM_PROXIES = 1: the address the proxy saw, the last one of the header;
     # what the client wrote before it changes nothing.
     cache.clear()
-    settings.REST_FRAMEWORK = {**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}
-    for i in range(2):
-        forwarded = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{i}, 198.51.100.7"}
-        assert_401(get_from(password_client(f"b{i}@example.com"), **forwarded))
-    assert_429(get_from(password_client("b8@example.com"), HTTP_X_FORWARDED_FOR="x, 198.51.100.7"))
-    assert_401(get_from(password_client("b9@example.com"), HTTP_X_FORWARDED_FOR="198.51.100.9"))
+    with override_settings(REST_FRAMEWORK={**settings.REST_FRAMEWORK, "NUM_PROXIES": 1}):
+        for i in range(2):
+            forwarded = {"HTTP_X_FORWARDED_FOR": f"203.0.113.{i}, 198.51.100.7"}
+            assert_401(get_from(password_client(f"b{i}@example.com"), **forwarded))
+        assert_429(
+            get_from(password_client("b8@example.com"), HTTP_X_FORWARDED_FOR="x, 198.51.100.7")
+        )
+        assert_401(get_from(password_client("b9@example.com"), HTTP_X_FORWARDED_FOR="198.51.100.9"))
 
 
 class GuessMeanwhile(ModelBackend):
