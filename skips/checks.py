@@ -83,7 +83,7 @@ def check_ticket_primary_key(app_configs: Any = None, **kwargs: Any) -> list[Che
         model = get_ticket_model()
     except ImproperlyConfigured:
         return []  # reported by skips.E001 / skips.E002
-    pk = model._meta.pk
+    pk: Any = model._meta.pk
     while pk is not None and pk.is_relation and pk.target_field is not pk:
         pk = pk.target_field
     if isinstance(pk, models.IntegerField):
@@ -217,14 +217,14 @@ def check_archived_tickets(app_configs: Any = None, **kwargs: Any) -> list[Check
     return []
 
 
-def _compile(queryset: QuerySet) -> None:
+def _compile(queryset: QuerySet[Any]) -> None:
     """Compile the SQL of ``queryset``, WHERE included, as its database would; run nothing."""
     # EmptyResultSet: a rule that matches no ticket is valid; its query is just never sent.
     with contextlib.suppress(EmptyResultSet):
         queryset.query.get_compiler(using=queryset.db).as_sql()
 
 
-def _not_a_boolean_test(queryset: QuerySet) -> str | None:
+def _not_a_boolean_test(queryset: QuerySet[Any]) -> str | None:
     """Why the lookup ``queryset`` was filtered on is not a test of a boolean with True."""
     lookup = next(_lookups(queryset.query.where), None)
     if lookup is None or isinstance(lookup, IsNull):

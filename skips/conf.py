@@ -8,13 +8,16 @@ Bad values are reported by the system checks in :mod:`skips.checks`.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.module_loading import import_string
+
+if TYPE_CHECKING:
+    from rest_framework.serializers import BaseSerializer
 
 DEFAULTS: dict[str, Any] = {
     # "app_label.ModelName" of the host's ticket model. Required.
@@ -50,6 +53,21 @@ DEFAULTS: dict[str, Any] = {
     # user and returning a Q over the ticket model, or None for every ticket.
     # None (the default) lets everyone see every ticket; superusers always do.
     "SKIPS_TICKET_ACCESS": None,
+    # The incremental export leaves out what changed in the last this many
+    # seconds, so that a transaction committing late is not passed over.
+    "SKIPS_EXPORT_HORIZON_SECONDS": 60,
+    # Requests to the incremental export per user and period; None turns it off.
+    "SKIPS_EXPORT_THROTTLE_RATE": "10/min",
+    # Days a deleted skip's tombstone is kept for the export before purge_skips
+    # removes it; None keeps tombstones for ever.
+    "SKIPS_TOMBSTONE_DAYS": 30,
+    # Days a skip is kept before purge_skips deletes it (by created_at); None
+    # (the default) keeps skips for ever.
+    "SKIPS_RETENTION_DAYS": None,
+    # The one account that anonymised skips are reassigned to, created once,
+    # inactive and without a usable password: its field values (those the user
+    # model has; its USERNAME_FIELD must be one).
+    "SKIPS_ERASED_USER": {"username": "erased-user", "email": "erased-user@erased.invalid"},
 }
 
 
@@ -67,14 +85,16 @@ class Settings:
         return value if isinstance(value, str) and value else "skips.MissingTicketModel"
 
     @property
-    def TICKET_SERIALIZER(self) -> type:
-        return _load(self._get("SKIPS_TICKET_SERIALIZER"))
+    def TICKET_SERIALIZER(self) -> type[BaseSerializer[Any]]:
+        serializer: type[BaseSerializer[Any]] = _load(self._get("SKIPS_TICKET_SERIALIZER"))
+        return serializer
 
     @property
     def ARCHIVED_TICKETS(self) -> str | Callable[[], Any] | None:
-        value = self._get("SKIPS_ARCHIVED_TICKETS")
+        value: str | Callable[[], Any] | None = self._get("SKIPS_ARCHIVED_TICKETS")
         if isinstance(value, str) and "." in value:
-            return _load(value)
+            rule: Callable[[], Any] = _load(value)
+            return rule
         return value
 
     @property
@@ -92,7 +112,8 @@ class Settings:
 
     @property
     def TOKEN_USER(self) -> Callable[[str], Any]:
-        return _load(self._get("SKIPS_TOKEN_USER"))
+        token_user: Callable[[str], Any] = _load(self._get("SKIPS_TOKEN_USER"))
+        return token_user
 
     @property
     def THROTTLE_RATE(self) -> str | None:
@@ -109,6 +130,29 @@ class Settings:
     @property
     def MAX_BODY_SIZE(self) -> int:
         return int(self._get("SKIPS_MAX_BODY_SIZE"))
+
+    @property
+    def EXPORT_HORIZON_SECONDS(self) -> int:
+        return int(self._get("SKIPS_EXPORT_HORIZON_SECONDS"))
+
+    @property
+    def EXPORT_THROTTLE_RATE(self) -> str | None:
+        rate: str | None = self._get("SKIPS_EXPORT_THROTTLE_RATE") or None
+        return rate
+
+    @property
+    def TOMBSTONE_DAYS(self) -> int | None:
+        value = self._get("SKIPS_TOMBSTONE_DAYS")
+        return None if value is None else int(value)
+
+    @property
+    def RETENTION_DAYS(self) -> int | None:
+        value = self._get("SKIPS_RETENTION_DAYS")
+        return None if value is None else int(value)
+
+    @property
+    def ERASED_USER(self) -> dict[str, Any]:
+        return dict(self._get("SKIPS_ERASED_USER"))
 
 
 def _load(value: Any) -> Any:

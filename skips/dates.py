@@ -6,10 +6,13 @@ A bound at an end of the calendar that no timestamp can express is left open.
 from __future__ import annotations
 
 import datetime
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.db.models import QuerySet
 from django.utils import timezone
+
+_QuerySet = TypeVar("_QuerySet", bound=QuerySet[Any, Any])
 
 
 def local_day_start(day: datetime.date) -> datetime.datetime | None:
@@ -38,12 +41,12 @@ def next_day(day: datetime.date) -> datetime.date | None:
 
 
 def created_between(
-    queryset: QuerySet,
+    queryset: _QuerySet,
     first: datetime.date | None,
     last: datetime.date | None,
     *,
     field: str = "created_at",
-) -> QuerySet:
+) -> _QuerySet:
     """Skips created (``field``) from ``first`` to ``last`` included (local dates; None is open).
 
     A bound at an end of the calendar that no timestamp can express is open:

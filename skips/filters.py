@@ -22,7 +22,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 
 from skips.exceptions import InvalidParameter
-from skips.models import REASON_MAX_LENGTH
+from skips.models import REASON_MAX_LENGTH, Skip
 
 MAX_ID = 2**63 - 1
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
@@ -120,7 +120,9 @@ class SkipFilter(django_filters.FilterSet):
     # SKIPS_TICKET_MODEL would crash the URLconf (and manage.py check) with a
     # traceback instead of skips.E001/E002.
 
-    def filter_has_reason(self, queryset: QuerySet, name: str, value: bool | None) -> QuerySet:
+    def filter_has_reason(
+        self, queryset: QuerySet[Skip], name: str, value: bool | None
+    ) -> QuerySet[Skip]:
         if value is None:
             return queryset
         return queryset.exclude(reason="") if value else queryset.filter(reason="")
@@ -129,7 +131,9 @@ class SkipFilter(django_filters.FilterSet):
 class SkipFilterBackend(DjangoFilterBackend):
     """django-filter, with the API's 400 for a malformed or repeated value."""
 
-    def filter_queryset(self, request: Request, queryset: QuerySet, view: Any) -> QuerySet:
+    def filter_queryset(
+        self, request: Request, queryset: QuerySet[Skip], view: Any
+    ) -> QuerySet[Skip]:
         filterset_class = self.get_filterset_class(view, queryset)
         if filterset_class is not None:
             for name in filterset_class.base_filters:
@@ -145,4 +149,5 @@ class SkipFilterBackend(DjangoFilterBackend):
                     for name, messages in filterset.errors.items()
                 )
             )
-        return filterset.qs
+        narrowed: QuerySet[Skip] = filterset.qs
+        return narrowed

@@ -12,9 +12,12 @@ from django.utils.translation import gettext_lazy as _
 from skips.conf import conf, get_ticket_model
 from skips.querysets import SkipQuerySet
 
+#: The manager of skips: ``Skip.objects``, with the verbs of :class:`SkipQuerySet`.
+SkipManager = models.Manager.from_queryset(SkipQuerySet)
+
 REASON_MAX_LENGTH = 1024
 
-__all__ = ["REASON_MAX_LENGTH", "Skip", "get_ticket_model"]
+__all__ = ["REASON_MAX_LENGTH", "Skip", "SkipTombstone", "get_ticket_model"]
 
 
 class Skip(models.Model):
@@ -46,7 +49,7 @@ class Skip(models.Model):
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
-    objects = SkipQuerySet.as_manager()
+    objects = SkipManager()
 
     class Meta:
         verbose_name = _("skip")
@@ -56,7 +59,10 @@ class Skip(models.Model):
             models.Index(fields=["created_at", "id"], name="skips_created_id_idx"),
             models.Index(fields=["user", "created_at", "id"], name="skips_user_created_idx"),
             models.Index(fields=["ticket", "created_at", "id"], name="skips_ticket_created_idx"),
+            # The incremental export's order.
+            models.Index(fields=["updated_at", "id"], name="skips_updated_id_idx"),
         ]
+        permissions = [("export_skip", _("Can export skips"))]
 
     def __str__(self) -> str:
         return f"Skip #{self.pk} of ticket #{self.ticket_id} by user #{self.user_id}"
@@ -71,3 +77,30 @@ class Skip(models.Model):
         if update_fields is not None and "updated_at" not in update_fields:
             kwargs["update_fields"] = {*update_fields, "updated_at"}
         super().save(*args, **kwargs)
+
+
+class SkipTombstone(models.Model):
+    """A deleted skip, as the incremental export shows it.
+
+    Recorded whatever deletes a skip (its ticket deleted, the admin, a queryset
+    ``delete()``, ``purge_skips``, an erasure: see :mod:`skips.tombstones`),
+    with the skip's id, ticket, agent and creation time, and when it was
+    deleted. ``purge_skips`` removes tombstones older than
+    ``SKIPS_TOMBSTONE_DAYS``. Plain integers, not foreign keys: the ticket and
+    the agent may be gone too.
+    """
+
+    id = models.BigIntegerField(_("skip id"), primary_key=True)
+    ticket_id = models.BigIntegerField(_("ticket id"))
+    user_id = models.BigIntegerField(_("agent id"))
+    created_at = models.DateTimeField(_("created at"))
+    deleted_at = models.DateTimeField(_("deleted at"))
+
+    class Meta:
+        verbose_name = _("deleted skip")
+        verbose_name_plural = _("deleted skips")
+        default_permissions = ()
+        indexes = [models.Index(fields=["deleted_at", "id"], name="skips_tombstone_deleted_idx")]
+
+    def __str__(self) -> str:
+        return f"Skip #{self.pk} of ticket #{self.ticket_id}, deleted"

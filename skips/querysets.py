@@ -22,7 +22,8 @@ def archived_q() -> Q | None:
     if value is None:
         return None
     if callable(value):
-        return value()
+        rule: Q = value()
+        return rule
     return Q(**{value: True})
 
 
@@ -34,10 +35,11 @@ def ticket_access_q(user: Any) -> Q | None:
     rule = conf.TICKET_ACCESS
     if rule is None or getattr(user, "is_superuser", False):
         return None
-    return rule(user)
+    q: Q | None = rule(user)
+    return q
 
 
-def visible_tickets(user: Any) -> models.QuerySet:
+def visible_tickets(user: Any) -> models.QuerySet[models.Model]:
     """The host's tickets that ``user`` may see (``SKIPS_TICKET_ACCESS``)."""
     tickets = get_ticket_model()._default_manager.all()
     q = ticket_access_q(user)
@@ -75,7 +77,7 @@ def _prefix_q(q: Q, prefix: str) -> Q | None:
     return prefixed
 
 
-def _prefix_lookup(lookup: str | Prefetch, prefix: str) -> str | Prefetch:
+def _prefix_lookup(lookup: str | Prefetch[Any], prefix: str) -> str | Prefetch[Any]:
     if isinstance(lookup, Prefetch):
         return Prefetch(
             f"{prefix}__{lookup.prefetch_through}",
@@ -130,7 +132,7 @@ class SkipQuerySet(models.QuerySet["Skip"]):
     def with_tickets(
         self,
         select_related: Iterable[str] = (),
-        prefetch_related: Iterable[str | Prefetch] = (),
+        prefetch_related: Iterable[str | Prefetch[Any]] = (),
     ) -> SkipQuerySet:
         """Load each skip's ticket, and the ticket relations given, in a fixed number of queries."""
         return self.select_related(
@@ -145,7 +147,9 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         skip_recorded.send(sender=self.model, skip=skip, user=user, ticket=ticket)
         return skip
 
-    def tickets_not_skipped_by(self, user: Any, tickets: models.QuerySet | None = None) -> Any:
+    def tickets_not_skipped_by(
+        self, user: Any, tickets: models.QuerySet[models.Model] | None = None
+    ) -> models.QuerySet[models.Model]:
         """Tickets that ``user`` has not skipped yet (for a host's guided mode).
 
         ``tickets`` narrows the candidates (a view's queryset); by default every

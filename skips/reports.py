@@ -19,7 +19,7 @@ from django.db.models.functions import Lower, Trim, TruncDate
 from django.utils import timezone
 
 from skips.dates import created_between
-from skips.models import get_ticket_model
+from skips.models import Skip, get_ticket_model
 from skips.users import user_label
 
 #: Rows in each "most" table.
@@ -84,7 +84,7 @@ class SkipReport:
 
 
 def build_report(
-    queryset: QuerySet,
+    queryset: QuerySet[Skip],
     first: datetime.date,
     last: datetime.date,
     *,

@@ -74,24 +74,24 @@ class SessionScheme(OpenApiAuthenticationExtension):
 # Documentation-only serializers of the envelopes and errors.
 
 
-class SkipRequestEnvelope(serializers.Serializer):
+class SkipRequestEnvelope(serializers.Serializer[Any]):
     skip = SkipSerializer()
 
 
-class SkipResponseEnvelope(serializers.Serializer):
+class SkipResponseEnvelope(serializers.Serializer[Any]):
     skip = SkipSerializer(read_only=True)
 
 
-class ErrorSerializer(serializers.Serializer):
+class ErrorSerializer(serializers.Serializer[Any]):
     error = serializers.CharField(help_text="A short name, e.g. RecordNotFound.")
     description = serializers.CharField()
 
 
-class AuthErrorSerializer(serializers.Serializer):
+class AuthErrorSerializer(serializers.Serializer[Any]):
     error = serializers.CharField(help_text="Couldn't authenticate you")
 
 
-class InvalidValueSerializer(serializers.Serializer):
+class InvalidValueSerializer(serializers.Serializer[Any]):
     description = serializers.CharField()
     error = serializers.CharField(help_text="InvalidValue")
 

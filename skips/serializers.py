@@ -22,7 +22,7 @@ from rest_framework import serializers
 
 from skips.conf import conf
 from skips.models import REASON_MAX_LENGTH, Skip, get_ticket_model
-from skips.querysets import archived_q, ticket_access_q
+from skips.querysets import SkipQuerySet, archived_q, ticket_access_q
 
 MAX_ID = 2**63 - 1
 #: The columns of a skip that a list page reads (the lean path of list pages).
@@ -56,7 +56,7 @@ class TimestampField(serializers.DateTimeField):
 
 def ticket_url_prefix(context: Any) -> str:
     """``{scheme}://{host}{api prefix}tickets/``, worked out once per serializer context."""
-    prefix = context.get("_skips_ticket_url_prefix")
+    prefix: str | None = context.get("_skips_ticket_url_prefix")
     if prefix is None:
         request = context.get("request")
         namespace = getattr(getattr(request, "resolver_match", None), "namespace", None)
@@ -71,7 +71,7 @@ def ticket_url_prefix(context: Any) -> str:
 
 
 @extend_schema_field(OpenApiTypes.URI)
-class TicketURLField(serializers.Field):
+class TicketURLField(serializers.Field[Any, Any, str, Any]):
     """The ticket's absolute API URL: ``{scheme}://{host}/api/v2/tickets/{id}.json``."""
 
     def __init__(self, **kwargs: Any) -> None:
@@ -117,7 +117,7 @@ REFERENCE_TICKET_FIELDS = frozenset(
 )
 
 
-class TicketSerializer(serializers.Serializer):
+class TicketSerializer(serializers.Serializer[models.Model]):
     """Renders any ticket model, safely: ``id``, ``url`` and an allow-list of columns.
 
     The allow-list is the reference ticket object's keys (``subject``,
@@ -135,14 +135,14 @@ class TicketSerializer(serializers.Serializer):
     #: Ticket relations joined into the skips query (``select_related`` lookups).
     select_related: ClassVar[Sequence[str]] = ()
     #: Ticket relations loaded with one query each (``prefetch_related`` lookups).
-    prefetch_related: ClassVar[Sequence[str | Prefetch]] = ()
+    prefetch_related: ClassVar[Sequence[str | Prefetch[Any]]] = ()
     #: Columns rendered when the model has them: the reference ticket's keys.
     reference_fields: ClassVar[Collection[str]] = REFERENCE_TICKET_FIELDS
     #: More columns to render, by field name or column name (``"title"``).
     extra_fields: ClassVar[Collection[str]] = ()
 
     @classmethod
-    def get_columns(cls) -> list[models.Field]:
+    def get_columns(cls) -> list[models.Field[Any, Any]]:
         """The ticket model's columns this serializer renders, in name order."""
         wanted = {*cls.reference_fields, *cls.extra_fields}
         columns = [
@@ -152,8 +152,8 @@ class TicketSerializer(serializers.Serializer):
         ]
         return sorted(columns, key=lambda field: field.attname)
 
-    def get_fields(self) -> dict[str, serializers.Field]:
-        fields: dict[str, serializers.Field] = {
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {
             "id": serializers.ReadOnlyField(source="pk"),
             "url": TicketURLField(),
         }
@@ -175,7 +175,7 @@ class TicketSerializer(serializers.Serializer):
         """
         if not cls._renders_columns_only():
             tickets = list(_ticket_queryset(cls).filter(pk__in=ticket_ids))
-            data = cls(tickets, many=True, context=context).data
+            data = cls(tickets, many=True, context=context).data  # type: ignore[arg-type]
             return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
         columns = cls.get_columns()
         timestamps = {f.attname for f in columns if isinstance(f, models.DateTimeField)}
@@ -205,7 +205,7 @@ class TicketSerializer(serializers.Serializer):
         )
 
 
-def _ticket_queryset(serializer: Any) -> models.QuerySet:
+def _ticket_queryset(serializer: Any) -> models.QuerySet[models.Model]:
     """Tickets with the relations ``serializer`` declares it reads."""
     queryset = get_ticket_model()._default_manager.prefetch_related(
         *getattr(serializer, "prefetch_related", ())
@@ -217,7 +217,7 @@ def _ticket_queryset(serializer: Any) -> models.QuerySet:
 
 
 @extend_schema_field(OpenApiTypes.INT64)
-class StrictIntegerField(serializers.Field):
+class StrictIntegerField(serializers.Field[int, Any, Any, Any]):
     """A JSON integer (not a string, float or boolean) that fits a 64-bit id."""
 
     default_error_messages = {
@@ -247,7 +247,7 @@ class StrictCharField(serializers.CharField):
         return super().to_internal_value(data)
 
 
-class SkipSerializer(serializers.ModelSerializer):
+class SkipSerializer(serializers.ModelSerializer[Skip]):
     """A skip, with its ticket embedded.
 
     On create it takes ``ticket_id`` and ``reason``; ``ticket`` may instead come
@@ -273,11 +273,11 @@ class SkipSerializer(serializers.ModelSerializer):
         read_only_fields = ("id",)
 
     @classmethod
-    def get_ticket_serializer_class(cls) -> type[serializers.BaseSerializer]:
+    def get_ticket_serializer_class(cls) -> type[serializers.BaseSerializer[Any]]:
         return conf.TICKET_SERIALIZER
 
     @classmethod
-    def ticket_queryset(cls, user: Any = None) -> models.QuerySet:
+    def ticket_queryset(cls, user: Any = None) -> models.QuerySet[models.Model]:
         """Tickets ``user`` may see (all for None), with what the ticket serializer
         reads, and ``_skips_archived``."""
         queryset = _ticket_queryset(cls.get_ticket_serializer_class())
@@ -314,12 +314,13 @@ class SkipSerializer(serializers.ModelSerializer):
         return lean
 
     @classmethod
-    def page_queryset(cls, queryset: models.QuerySet) -> models.QuerySet:
+    def page_queryset(cls, queryset: SkipQuerySet) -> models.QuerySet[Skip, Any]:
         """What a list page reads from the ordered, filtered skips ``queryset``."""
         if cls.renders_from_rows():
-            return queryset.values(*ROW_FIELDS)
+            rows: models.QuerySet[Skip, Any] = queryset.values(*ROW_FIELDS)
+            return rows
         ticket = cls.get_ticket_serializer_class()
-        return queryset.with_tickets(  # type: ignore[attr-defined]
+        return queryset.with_tickets(
             getattr(ticket, "select_related", ()), getattr(ticket, "prefetch_related", ())
         )
 
@@ -353,14 +354,15 @@ class SkipSerializer(serializers.ModelSerializer):
         serializer = cls.get_ticket_serializer_class()
         render_many = getattr(serializer, "render_many", None)
         if render_many is not None:
-            return render_many(ticket_ids, context)
+            rendered: dict[Any, Any] = render_many(ticket_ids, context)
+            return rendered
         tickets = list(_ticket_queryset(serializer).filter(pk__in=ticket_ids))
         data = serializer(tickets, many=True, context=context).data
         return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
 
     # One skip
 
-    def get_fields(self) -> dict[str, serializers.Field]:
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
         fields["ticket"] = self.get_ticket_serializer_class()(read_only=True)
         if self.context.get("ticket") is not None:

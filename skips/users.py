@@ -46,7 +46,7 @@ def user_field_names() -> tuple[str, str | None]:
     return login, (email if email != login else None)
 
 
-def users_who_skipped(skips: QuerySet | None = None) -> QuerySet:
+def users_who_skipped(skips: QuerySet[Skip] | None = None) -> QuerySet[Any]:
     """Users with a skip among ``skips`` (every skip when None), as one ``EXISTS`` probe each.
 
     The probe reads the ``(user, created_at, id)`` index: the cost follows the
@@ -60,7 +60,7 @@ def users_who_skipped(skips: QuerySet | None = None) -> QuerySet:
 
 
 def agents_who_skipped(
-    limit: int, selected: Any = None, skips: QuerySet | None = None
+    limit: int, selected: Any = None, skips: QuerySet[Skip] | None = None
 ) -> list[Any]:
     """The first ``limit`` users (by login) with a skip among ``skips``, and the ``selected`` one.
 

@@ -17,7 +17,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, router, transaction
-from django.db.models import Model, QuerySet
+from django.db.models import Model
 from django.utils.cache import add_never_cache_headers
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -36,7 +36,7 @@ from skips.filters import SkipFilter, SkipFilterBackend
 from skips.models import Skip
 from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser, IsRecording
-from skips.querysets import visible_tickets
+from skips.querysets import SkipQuerySet, SortOrder, visible_tickets
 from skips.renderers import (
     SkipsBrowsableAPIRenderer,
     SkipsContentNegotiation,
@@ -46,8 +46,6 @@ from skips.renderers import (
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
 from skips.serializers import MAX_ID, SkipSerializer
 from skips.throttling import SkipsRateThrottle
-
-SORT_ORDERS = ("asc", "desc")
 
 
 def parse_id(value: str) -> int | None:
@@ -72,7 +70,7 @@ class FromSettings:
         return self.read()
 
 
-class SkipsAPIView(generics.GenericAPIView):
+class SkipsAPIView(generics.GenericAPIView[Skip]):
     """Base of the skips views: the app's authentication, errors and envelopes.
 
     Extend it as any REST framework view: ``authentication_classes``,
@@ -135,20 +133,22 @@ class SkipsAPIView(generics.GenericAPIView):
 
     # Reading
 
-    def get_sort_order(self) -> str:
+    def get_sort_order(self) -> SortOrder:
         value = single_param(self.request, "sort_order", InvalidParameter) or "asc"
-        if value not in SORT_ORDERS:
-            raise InvalidParameter("sort_order must be 'asc' or 'desc'")
-        return value
+        if value == "asc":
+            return "asc"
+        if value == "desc":
+            return "desc"
+        raise InvalidParameter("sort_order must be 'asc' or 'desc'")
 
-    def get_base_queryset(self) -> QuerySet:
+    def get_base_queryset(self) -> SkipQuerySet:
         """Skips this request lists, before filtering and ordering."""
         return Skip.objects.visible_to(self.request.user).not_archived()
 
-    def get_queryset(self) -> QuerySet:
+    def get_queryset(self) -> SkipQuerySet:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator
             return Skip.objects.none()
-        return self.get_base_queryset().in_order(self.get_sort_order())  # type: ignore[attr-defined]
+        return self.get_base_queryset().in_order(self.get_sort_order())
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer_class: Any = self.get_serializer_class()
@@ -178,7 +178,8 @@ class SkipsAPIView(generics.GenericAPIView):
             raise InvalidParameter(
                 f'The request body must be a JSON object with a "{self.envelope}" object.'
             )
-        return data[self.envelope]
+        skip: dict[str, Any] = data[self.envelope]
+        return skip
 
     def post(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         ticket = self.get_path_ticket()
@@ -230,7 +231,7 @@ class TicketSkipListView(SkipsAPIView):
 
     def get_ticket(self) -> Model:
         ticket_id = parse_id(self.kwargs["ticket_id"])
-        ticket = None
+        ticket: Model | None = None
         if ticket_id is not None:
             # A ticket the user may not see is answered as one that does not exist.
             user = self.request.user
@@ -243,9 +244,9 @@ class TicketSkipListView(SkipsAPIView):
             raise NotFound()
         return ticket
 
-    def get_base_queryset(self) -> QuerySet:
+    def get_base_queryset(self) -> SkipQuerySet:
         # Skips of an archived ticket are left out by not_archived().
-        return super().get_base_queryset().for_ticket(self.get_ticket())  # type: ignore[attr-defined]
+        return super().get_base_queryset().for_ticket(self.get_ticket())
 
     def get_path_ticket(self) -> Model | None:
         return self.get_ticket()
@@ -276,5 +277,5 @@ class UserSkipListView(SkipsAPIView):
             raise NotFound()
         return user
 
-    def get_base_queryset(self) -> QuerySet:
-        return super().get_base_queryset().for_user(self.get_user())  # type: ignore[attr-defined]
+    def get_base_queryset(self) -> SkipQuerySet:
+        return super().get_base_queryset().for_user(self.get_user())

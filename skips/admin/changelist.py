@@ -34,6 +34,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from skips.dates import created_between
+from skips.models import Skip
 
 #: The parts of a date the drill-down's query string may name, largest first.
 DATE_PARTS = ("year", "month", "day")
@@ -41,7 +42,7 @@ DATE_PARTS = ("year", "month", "day")
 EXACT, ESTIMATED, CAPPED = "exact", "estimated", "capped"
 
 
-def planner_estimate(queryset: QuerySet) -> int | None:
+def planner_estimate(queryset: QuerySet[Any]) -> int | None:
     """PostgreSQL's estimate of the rows in ``queryset``'s table, or None.
 
     None on other databases, and when the table was never analysed (the
@@ -65,10 +66,10 @@ def round_estimate(value: int) -> int:
     if digits <= 3:
         return value
     scale = 10 ** (digits - 3)
-    return round(value / scale) * scale
+    return int(round(value / scale) * scale)
 
 
-class SkipPaginator(Paginator):
+class SkipPaginator(Paginator):  # type: ignore[type-arg]  # not generic at run time
     """Pages of a changelist that never counts a large table row by row.
 
     - Unfiltered, on PostgreSQL: the planner's estimate of the table's rows,
@@ -175,7 +176,7 @@ class SkipChangeList(ChangeList):
         chosen = datetime.date(year, month, day)
         return chosen, chosen
 
-    def get_queryset(self, request: Any, exclude_parameters: Any = None) -> QuerySet:
+    def get_queryset(self, request: Any, exclude_parameters: Any = None) -> QuerySet[Skip]:
         span = self.date_span  # refuses a bad drill-down before any query
         queryset = super().get_queryset(request, exclude_parameters)
         if span is not None and self.date_hierarchy:

@@ -77,7 +77,7 @@ class SkipDisplayMixin:
     def get_ticket_title_field(self) -> str | None:
         if self.ticket_title_field:
             return self.ticket_title_field
-        return ticket_title_field(Skip._meta.get_field("ticket").related_model)  # type: ignore[arg-type]
+        return ticket_title_field(Skip._meta.get_field("ticket").related_model)
 
     def linkable_models(self, request: HttpRequest) -> Links:
         """The user and ticket models whose admin pages ``request``'s user may open.

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.http import StreamingHttpResponse
 from django.utils import timezone
 
+from skips.models import Skip
 from skips.serializers import format_timestamp
 from skips.users import user_field_names
 
@@ -91,7 +92,7 @@ def guard_formula(value: Any) -> Any:
 
 
 def csv_rows(
-    queryset: QuerySet,
+    queryset: QuerySet[Skip],
     columns: Sequence[Column],
     *,
     chunk_size: int = CHUNK_SIZE,

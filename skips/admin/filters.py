@@ -134,7 +134,7 @@ class CreatedDateFilter(admin.ListFilter):
     def expected_parameters(self) -> list[str | None]:
         return [self.from_parameter, self.to_parameter]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Skip]) -> QuerySet[Skip]:
         return created_between(queryset, self.first, self.last)
 
     def presets(self) -> list[tuple[Any, datetime.date | None, datetime.date | None]]:
@@ -206,7 +206,7 @@ class AgentFilter(admin.SimpleListFilter):
         users = agents_who_skipped(self.limit, self.selected_id(), skips)
         return [(str(user.pk), user_label(user)) for user in users]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Skip]) -> QuerySet[Skip] | None:
         selected = self.selected_id()
         return queryset.filter(user_id=selected) if selected is not None else None
 
@@ -220,7 +220,7 @@ class HasReasonFilter(admin.SimpleListFilter):
     def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, Any]]:
         return [("yes", _("Has a reason")), ("no", _("No reason"))]
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Skip]) -> QuerySet[Skip] | None:
         if self.value() == "yes":
             return queryset.exclude(reason="")
         if self.value() == "no":
@@ -247,7 +247,7 @@ class ArchivedFilter(admin.SimpleListFilter):
         for i, choice in enumerate(super().choices(changelist)):
             yield {**choice, "display": _("Shown")} if i == 0 else choice
 
-    def queryset(self, request: HttpRequest, queryset: QuerySet) -> QuerySet | None:
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Skip]) -> QuerySet[Skip] | None:
         q = archived_q()
         if q is None:
             return None

@@ -13,9 +13,10 @@ from django.utils.translation import gettext_lazy as _
 from skips.admin.display import Links, SkipDisplayMixin
 from skips.admin.filters import fk_filter_parameter
 from skips.models import Skip
+from skips.querysets import SkipQuerySet
 
 
-class RecentSkipsFormSet(BaseInlineFormSet):
+class RecentSkipsFormSet(BaseInlineFormSet):  # type: ignore[type-arg]  # not generic at run time
     """The newest ``limit`` skips of the parent, and whether there are more."""
 
     limit = 20
@@ -40,7 +41,7 @@ class RecentSkipsFormSet(BaseInlineFormSet):
         return self._recent
 
 
-class SkipInline(SkipDisplayMixin, admin.TabularInline):
+class SkipInline(SkipDisplayMixin, admin.TabularInline):  # type: ignore[type-arg]  # not generic at run time
     """The newest skips of a ticket or of a user, read-only, with a link to all of them.
 
     Add it to the host's ticket admin and user admin (``inlines = [SkipInline]``).
@@ -73,8 +74,8 @@ class SkipInline(SkipDisplayMixin, admin.TabularInline):
         parent_column = {"ticket": "ticket_display", "user": "agent"}[self.get_fk_name()]
         return [name for name in self.fields if name != parent_column]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        skips: Any = super().get_queryset(request)  # a SkipQuerySet
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Skip]:
+        skips: SkipQuerySet = super().get_queryset(request)  # type: ignore[assignment]
         return (
             skips.of_tickets_visible_to(request.user)
             .select_related("user", "ticket")

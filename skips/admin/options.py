@@ -39,6 +39,7 @@ from skips.admin.filters import (
 )
 from skips.admin.report import report_context
 from skips.models import Skip
+from skips.querysets import SkipQuerySet
 from skips.serializers import format_timestamp
 from skips.users import USER_NAME_FIELDS, user_field_names
 
@@ -52,7 +53,7 @@ def search_lookup(field: str) -> str:
 
 
 @admin.register(Skip)
-class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
+class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  # not generic at run time
     """The skips changelist, a read-only page per skip, the CSV export and the report."""
 
     list_display = ("id", "when", "agent", "ticket_display", "short_reason")
@@ -124,13 +125,13 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
             format_html(gettext("Select this object for an action - {}"), str(obj)),
         )
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Skip]:
         """Every skip of the tickets ``request``'s user may see (``SKIPS_TICKET_ACCESS``).
 
         The changelist, its count, filters and search, the page of one skip,
         the export and the report all start here.
         """
-        skips: Any = super().get_queryset(request)  # a SkipQuerySet
+        skips: SkipQuerySet = super().get_queryset(request)  # type: ignore[assignment]
         return skips.of_tickets_visible_to(request.user).select_related(*self.list_select_related)
 
     def get_changelist_instance(self, request: HttpRequest) -> Any:
@@ -162,7 +163,7 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         return lookup in self.allowed_lookups(request)
 
     def response_action(
-        self, request: HttpRequest, queryset: QuerySet, *args: Any, **kwargs: Any
+        self, request: HttpRequest, queryset: QuerySet[Skip], *args: Any, **kwargs: Any
     ) -> Any:
         """Run the action chosen; selected ids that no skip could have are left out.
 
@@ -213,8 +214,8 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         return list(dict.fromkeys(names))
 
     def get_search_results(
-        self, request: HttpRequest, queryset: QuerySet, search_term: str
-    ) -> tuple[QuerySet, bool]:
+        self, request: HttpRequest, queryset: QuerySet[Skip], search_term: str
+    ) -> tuple[QuerySet[Skip], bool]:
         """Skips matching every word of ``search_term`` in some search field.
 
         A word also matches the skips of the ticket it numbers (``123`` or
@@ -279,7 +280,7 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
     # The CSV export: an action on the selected skips (or all of the filtered
     # list, with "select all"), and a link that exports the filtered list.
 
-    def csv_export_response(self, queryset: QuerySet) -> HttpResponseBase:
+    def csv_export_response(self, queryset: QuerySet[Skip]) -> HttpResponseBase:
         columns = skip_columns(self.get_ticket_title_field())
         lines = csv_rows(
             queryset,
@@ -290,7 +291,7 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):
         return csv_response(lines)
 
     @admin.action(description=_("Export the selected skips as CSV"), permissions=["view"])
-    def export_csv(self, request: HttpRequest, queryset: QuerySet) -> HttpResponseBase:
+    def export_csv(self, request: HttpRequest, queryset: QuerySet[Skip]) -> HttpResponseBase:
         return self.csv_export_response(queryset)
 
     def export_view(self, request: HttpRequest) -> HttpResponseBase:

@@ -45,7 +45,7 @@ class DateInput(forms.DateInput):
         super().__init__(attrs, format="%Y-%m-%d")
 
 
-class UserChoiceField(forms.ModelChoiceField):
+class UserChoiceField(forms.ModelChoiceField):  # type: ignore[type-arg]  # not generic at run time
     """A user by primary key; a key out of the database's range is an invalid choice."""
 
     def to_python(self, value: Any) -> Any:
@@ -80,7 +80,7 @@ class ReportForm(forms.Form):
         *args: Any,
         model_admin: SkipAdmin,
         linkable: Links,
-        skips: QuerySet,
+        skips: QuerySet[Skip],
         default_first: datetime.date,
         default_last: datetime.date,
         **kwargs: Any,
@@ -94,7 +94,7 @@ class ReportForm(forms.Form):
         if get_user_model() in linkable:
             # Any user, picked in the user admin's list.
             agent.widget = ForeignKeyRawIdWidget(
-                Skip._meta.get_field("user").remote_field,  # type: ignore[arg-type]
+                Skip._meta.get_field("user").remote_field,
                 model_admin.admin_site,
             )
         else:
