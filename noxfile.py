@@ -5,8 +5,8 @@
     django_oldest   Django 5.2.x and the oldest supported dependencies, on Python
                     3.10 (the oldest supported Python): the core suite
     django_newest   the newest Django 6.x on Python 3.13: the core suite
-    lint            ruff check, ruff format --check, mypy skips (django-stubs and
-                    djangorestframework-stubs)
+    lint            ruff check, ruff format --check, mypy --strict skips (django-stubs
+                    and djangorestframework-stubs), lint-imports (no import cycle)
     deprecations    the full suite on the newest Django and Python, with every
                     DeprecationWarning an error
     wheel           build the sdist and the wheel, check them (twine check
@@ -143,11 +143,12 @@ def django_newest(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff, and mypy with the Django and REST framework plugins."""
+    """ruff, mypy --strict (pyproject's [tool.mypy]) and the import contracts."""
     session.install("-e", ".[example]", *_dev_tools())
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
     session.run("mypy", "skips")
+    session.run("lint-imports", env={"DJANGO_SETTINGS_MODULE": "tests.settings"})
 
 
 @nox.session(python=NEWEST_PYTHON)
