@@ -22,9 +22,8 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework.request import Request
 
 from skips.exceptions import InvalidParameter
-from skips.models import REASON_MAX_LENGTH, Skip
+from skips.models import MAX_ID, REASON_MAX_LENGTH, Skip
 
-MAX_ID = 2**63 - 1
 ISO_DATE = re.compile(r"\d{4}-\d{2}-\d{2}(?:$|[T ])")
 
 

@@ -16,8 +16,10 @@ from skips.querysets import SkipQuerySet
 SkipManager = models.Manager.from_queryset(SkipQuerySet)
 
 REASON_MAX_LENGTH = 1024
+#: The largest id the API takes or gives (a signed 64-bit integer, as the reference's).
+MAX_ID = 2**63 - 1
 
-__all__ = ["REASON_MAX_LENGTH", "Skip", "SkipTombstone", "get_ticket_model"]
+__all__ = ["MAX_ID", "REASON_MAX_LENGTH", "Skip", "SkipTombstone", "get_ticket_model"]
 
 
 class Skip(models.Model):

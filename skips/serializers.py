@@ -21,10 +21,9 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from skips.conf import conf
-from skips.models import REASON_MAX_LENGTH, Skip, get_ticket_model
+from skips.models import MAX_ID, REASON_MAX_LENGTH, Skip, get_ticket_model
 from skips.querysets import SkipQuerySet, archived_q, ticket_access_q
 
-MAX_ID = 2**63 - 1
 #: The columns of a skip that a list page reads (the lean path of list pages).
 ROW_FIELDS = ("id", "created_at", "updated_at", "reason", "ticket_id", "user_id")
 

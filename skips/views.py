@@ -33,7 +33,7 @@ from skips.exceptions import (
     exception_handler,
 )
 from skips.filters import SkipFilter, SkipFilterBackend
-from skips.models import Skip
+from skips.models import MAX_ID, Skip
 from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser, IsRecording
 from skips.querysets import SkipQuerySet, SortOrder, visible_tickets
@@ -44,7 +44,7 @@ from skips.renderers import (
     SkipsJSONRenderer,
 )
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
-from skips.serializers import MAX_ID, SkipSerializer
+from skips.serializers import SkipSerializer
 from skips.throttling import SkipsRateThrottle
 
 
