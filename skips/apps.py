@@ -10,3 +10,6 @@ class SkipsConfig(AppConfig):
 
     def ready(self) -> None:
         from skips import checks  # noqa: F401  (registers the system checks)
+        from skips.tombstones import connect as record_tombstones
+
+        record_tombstones()  # of every deleted skip, for the incremental export
