@@ -23,6 +23,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
 
 from skips.conf import conf
+from skips.exceptions import TooManyFailedAttempts
 
 PERIODS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
 
@@ -146,8 +147,6 @@ class FailedAuthLimit:
 
     def check(self, kind: str, ident: str) -> None:
         """Count an attempt of ``ident`` (``kind`` is "address" or "account")."""
-        from skips.exceptions import TooManyFailedAttempts
-
         if self.rate is None:
             return
         throttle = FailedAuthThrottle(self.rate, f"{self.scope}_{kind}", ident)
