@@ -84,6 +84,7 @@ def setup_django() -> None:
     sys.path.insert(0, str(ROOT))
     os.environ["DJANGO_SETTINGS_MODULE"] = "example_project.settings"
     os.environ["DJANGO_DEBUG"] = "0"
+    os.environ.setdefault("DJANGO_SECRET_KEY", "benchmarks-only-not-secret")
     from django.conf import settings
 
     database = settings.DATABASES["default"]
