@@ -15,8 +15,8 @@ import dj_database_url
 # The example project has no built-in secret key; the benchmarks sign nothing that lasts.
 os.environ.setdefault("DJANGO_SECRET_KEY", "benchmarks-only-not-secret")
 
-from example_project.settings import *  # noqa: E402, F403
-from example_project.settings import BASE_DIR  # noqa: E402
+from example_project.settings import *  # noqa: F403
+from example_project.settings import BASE_DIR
 
 DEBUG = False
 ROOT_URLCONF = "benchmarks.urls"
