@@ -129,7 +129,7 @@ def tests(session: nox.Session, database: str) -> None:
 @nox.session(python=OLDEST_PYTHON)
 def django_oldest(session: nox.Session) -> None:
     """Django 5.2.x with the oldest dependencies allowed, on the oldest Python."""
-    session.install("-e", ".[test]", *OLDEST_DEPENDENCIES)
+    session.install("-e", ".[test,postgres,mysql]", *OLDEST_DEPENDENCIES)
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     session.run("pytest", *CORE_SUITE, *session.posargs, env={"DATABASE_URL": SQLITE_URL})
 
@@ -137,7 +137,7 @@ def django_oldest(session: nox.Session) -> None:
 @nox.session(python=NEWEST_PYTHON)
 def django_newest(session: nox.Session) -> None:
     """The newest Django 6.x, on the newest Python."""
-    session.install("-e", ".[test]", NEWEST_DJANGO)
+    session.install("-e", ".[test,postgres,mysql]", NEWEST_DJANGO)
     session.run("pytest", *CORE_SUITE, *session.posargs, env={"DATABASE_URL": SQLITE_URL})
 
 
@@ -158,7 +158,7 @@ def deprecations(session: nox.Session) -> None:
     Only third-party warnings listed in THIRD_PARTY_DEPRECATIONS are let
     through, each for the one module that raises it.
     """
-    session.install("-e", ".[test]", NEWEST_DJANGO)
+    session.install("-e", ".[test,postgres,mysql]", NEWEST_DJANGO)
     filters = [arg for spec in THIRD_PARTY_DEPRECATIONS for arg in ("-W", spec)]
     session.run(
         "python",
@@ -269,7 +269,7 @@ def wheel(session: nox.Session) -> None:
 
     # The wheel with the test stack, then the wheel again over whatever version
     # of it a reused venv holds.
-    session.install(f"{wheel}[test]")
+    session.install(f"{wheel}[test,postgres,mysql]")
     session.install("--force-reinstall", "--no-deps", str(wheel))
 
     suite = tmp / "suite"
