@@ -20,7 +20,7 @@ import hashlib
 from typing import Any
 
 from rest_framework.request import Request
-from rest_framework.throttling import BaseThrottle, SimpleRateThrottle
+from rest_framework.throttling import BaseThrottle, SimpleRateThrottle, UserRateThrottle
 
 from skips.conf import conf
 from skips.exceptions import TooManyFailedAttempts
@@ -36,7 +36,7 @@ def parse_rate(rate: str) -> tuple[int, int]:
     return int(count), PERIODS[period[0]]
 
 
-class SkipsRateThrottle(SimpleRateThrottle):
+class SkipsRateThrottle(UserRateThrottle):
     """``SKIPS_THROTTLE_RATE`` requests per user (per address for anonymous ones)."""
 
     scope = "skips"
@@ -46,11 +46,6 @@ class SkipsRateThrottle(SimpleRateThrottle):
 
     def parse_rate(self, rate: str | None) -> tuple[int, int]:
         return parse_rate(rate) if rate else (0, 1)
-
-    def get_cache_key(self, request: Request, view: Any) -> str:
-        user = request.user
-        ident = user.pk if user and user.is_authenticated else self.get_ident(request)
-        return self.cache_format % {"scope": self.scope, "ident": ident}
 
     def rate_limit_headers(self) -> dict[str, str]:
         """``X-Rate-Limit`` and ``X-Rate-Limit-Remaining`` after this request."""
