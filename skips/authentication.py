@@ -18,8 +18,6 @@ is, so past it every attempt gets 429, right or wrong.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hmac
 from typing import Any
 
@@ -74,28 +72,24 @@ def token_user(request: Request | None, key: str, email: str | None = None) -> A
     return user
 
 
-class TokenBasicAuthentication(authentication.BaseAuthentication):
-    """HTTP Basic with ``{email}/token:{api_token}`` (and email/password if allowed)."""
+class TokenBasicAuthentication(authentication.BasicAuthentication):
+    """HTTP Basic with ``{email}/token:{api_token}`` (and email/password if allowed).
+
+    REST framework's ``BasicAuthentication`` reads the header; this class
+    decides what the name and the secret prove.
+    """
 
     www_authenticate_realm = "Skips API"
 
-    def authenticate(self, request: Request) -> tuple[Any, None] | None:
-        header = authentication.get_authorization_header(request).split()
-        if not header or header[0].lower() != b"basic":
-            return None
-        if len(header) != 2:
+    def authenticate_credentials(
+        self, userid: str, password: str, request: Request | None = None
+    ) -> tuple[Any, None]:
+        if not userid or not password or "\x00" in userid or "\x00" in password:
             raise _failed()
-        try:
-            decoded = base64.b64decode(header[1], validate=True).decode("utf-8")
-        except (binascii.Error, UnicodeDecodeError) as e:
-            raise _failed() from e
-        name, sep, secret = decoded.partition(":")
-        if not sep or not name or not secret or "\x00" in decoded:
-            raise _failed()
-        if name.endswith(TOKEN_SUFFIX):
-            user = self.authenticate_token(name[: -len(TOKEN_SUFFIX)], secret, request)
-        elif conf.ALLOW_PASSWORD_AUTH:
-            user = self.authenticate_password(request, name, secret)
+        if userid.endswith(TOKEN_SUFFIX):
+            user = self.authenticate_token(userid[: -len(TOKEN_SUFFIX)], password, request)
+        elif conf.ALLOW_PASSWORD_AUTH and request is not None:
+            user = self.authenticate_password(request, userid, password)
         else:
             user = None
         if not _usable(user):
@@ -154,9 +148,6 @@ class TokenBasicAuthentication(authentication.BaseAuthentication):
             return bool(authenticated == user)
         email_field = get_user_model().get_email_field_name()
         return str(getattr(authenticated, email_field, "") or "").lower() == email.lower()
-
-    def authenticate_header(self, request: Request) -> str:
-        return f'Basic realm="{self.www_authenticate_realm}"'
 
 
 class BearerTokenAuthentication(authentication.TokenAuthentication):
