@@ -92,7 +92,6 @@ class RecordInvalid(exceptions.APIException):
 _ERROR_NAMES: list[tuple[type[exceptions.APIException], str]] = [
     (exceptions.ParseError, "InvalidJSON"),
     (exceptions.ValidationError, "InvalidParameter"),
-    (exceptions.NotFound, "RecordNotFound"),
     (exceptions.MethodNotAllowed, "MethodNotAllowed"),
     (exceptions.NotAcceptable, "NotAcceptable"),
     (exceptions.UnsupportedMediaType, "UnsupportedMediaType"),
