@@ -36,17 +36,23 @@ class SkipsAPIException(exceptions.APIException):
 
 
 class InvalidParameter(SkipsAPIException):
+    """400 ``InvalidParameter``: a query parameter or the body is malformed."""
+
     status_code = status.HTTP_400_BAD_REQUEST
     default_detail = "A parameter is not valid."
     error = "InvalidParameter"
 
 
 class InvalidPaginationParameter(InvalidParameter):
+    """400 ``InvalidPaginationParameter``: a paging value is malformed, out of range or repeated."""
+
     default_detail = "A pagination parameter is not valid."
     error = "InvalidPaginationParameter"
 
 
 class RequestTooLarge(SkipsAPIException):
+    """413 (``RecordInvalid``, as the reference names it): the body is over ``SKIPS_MAX_BODY_SIZE``."""
+
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     error = "RecordInvalid"

@@ -100,6 +100,8 @@ class OffsetPagination(BasePagination):
 
 
 class CursorError(InvalidPaginationParameter):
+    """400 ``InvalidPaginationParameter``: a forged, truncated or foreign cursor."""
+
     default_detail = "The cursor is not valid for this request."
 
 

@@ -1,4 +1,4 @@
-"""The Ticket Skips API views.
+"""The Ticket Skips API views::
 
     GET  skips                     skips the user may see
     POST skips                     record a skip for the current user
@@ -85,10 +85,13 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
     content_negotiation_class = SkipsContentNegotiation
     filter_backends = (SkipFilterBackend,)
     filterset_class = SkipFilter
+    #: How clients prove who they are; by default ``SKIPS_AUTHENTICATION_CLASSES``.
     authentication_classes: Any = FromSettings(lambda: conf.AUTHENTICATION_CLASSES)
+    #: Rate limits; by default one per user at ``SKIPS_THROTTLE_RATE``, none when unset.
     throttle_classes: Any = FromSettings(lambda: [SkipsRateThrottle] if conf.THROTTLE_RATE else [])
     #: Agents read and record; reports access reads too.
     permission_classes: Any = (IsAgent | (~IsRecording & HasReportsAccess),)
+    #: The key of the request's and the answer's skip object.
     envelope = "skip"
     schema = SkipsAutoSchema()
 
