@@ -51,7 +51,7 @@ class InvalidPaginationParameter(InvalidParameter):
 
 
 class RequestTooLarge(SkipsAPIException):
-    """413 (``RecordInvalid``, as the reference names it): the body is over ``SKIPS_MAX_BODY_SIZE``."""
+    """413 ``RecordInvalid`` (the reference's name): the body is over ``SKIPS_MAX_BODY_SIZE``."""
 
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
