@@ -10,6 +10,8 @@ Environment variables:
   throwaway one for its own run (logins and cursors then last as long as it).
 - ``DJANGO_DEBUG``: "1" turns Django's debug pages on (never where anyone but
   you can reach the server); off otherwise, the demo included.
+- ``SKIPS_EXPORT_HORIZON_SECONDS`` and ``SKIPS_EXPORT_THROTTLE_RATE`` (empty:
+  off): the incremental export's settings, 60 and "10/min" by default.
 """
 
 import os
@@ -114,6 +116,11 @@ LOGIN_REDIRECT_URL = "/api/v2/skips"
 SKIPS_TICKET_MODEL = "helpdesk.Ticket"
 SKIPS_TICKET_SERIALIZER = "example_project.helpdesk.serializers.TicketSerializer"
 SKIPS_ARCHIVED_TICKETS = "is_archived"
+# The incremental export's horizon and rate limit (the defaults, unless the
+# environment says otherwise: the test suite's live server shortens the first
+# and lifts the second).
+SKIPS_EXPORT_HORIZON_SECONDS = int(os.environ.get("SKIPS_EXPORT_HORIZON_SECONDS", "60"))
+SKIPS_EXPORT_THROTTLE_RATE = os.environ.get("SKIPS_EXPORT_THROTTLE_RATE", "10/min") or None
 
 # The project's own REST framework settings; the skips views bring their own
 # authentication, permissions, pagination and errors whatever these say.

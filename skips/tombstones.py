@@ -24,14 +24,15 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
+from django.apps import apps
 from django.db import connections, router, transaction
 from django.db.models.signals import pre_delete
 from django.utils import timezone
 
-from skips.models import Skip, SkipTombstone
-
 if TYPE_CHECKING:
     from django.db.models import QuerySet
+
+    from skips.models import Skip, SkipTombstone
 
 #: Rows of a skip that its tombstone keeps, in this order.
 TOMBSTONE_ROW = ("id", "ticket_id", "user_id", "created_at")
@@ -42,9 +43,16 @@ CHUNK_SIZE = 500
 _recorded: ContextVar[frozenset[int]] = ContextVar("skips_tombstones_recorded", default=frozenset())
 
 
+def tombstone_model() -> type[SkipTombstone]:
+    """:class:`~skips.models.SkipTombstone`, looked up (this module sits below the
+    models, which the queryset's ``erase()`` reaches it from)."""
+    model: type[SkipTombstone] = apps.get_model("skips", "SkipTombstone")
+    return model
+
+
 def connect() -> None:
     """Record a tombstone whenever a skip is deleted (called by the app's ``ready()``)."""
-    pre_delete.connect(record_deletion, sender=Skip, dispatch_uid="skips.tombstones")
+    pre_delete.connect(record_deletion, sender="skips.Skip", dispatch_uid="skips.tombstones")
 
 
 def record_deletion(sender: Any, instance: Skip, using: str, **kwargs: Any) -> None:
@@ -53,7 +61,7 @@ def record_deletion(sender: Any, instance: Skip, using: str, **kwargs: Any) -> N
         return
     save_tombstones(
         [
-            SkipTombstone(
+            tombstone_model()(
                 id=instance.pk,
                 ticket_id=instance.ticket_id,
                 user_id=instance.user_id,
@@ -70,7 +78,7 @@ def save_tombstones(tombstones: Sequence[SkipTombstone], using: str) -> None:
     if not tombstones:
         return
     features = connections[using].features
-    SkipTombstone._default_manager.using(using).bulk_create(
+    tombstone_model()._default_manager.using(using).bulk_create(
         tombstones,
         batch_size=CHUNK_SIZE,
         update_conflicts=True,
@@ -87,7 +95,8 @@ def _chunks(values: Sequence[int], size: int) -> Iterator[Sequence[int]]:
 
 def write_database(queryset: QuerySet[Any]) -> str:
     """The database ``queryset`` writes to (as its ``delete()`` or ``update()`` would)."""
-    return queryset._db or router.db_for_write(queryset.model, **queryset._hints)
+    alias: str | None = getattr(queryset, "_db", None)  # set by .using()
+    return alias or router.db_for_write(queryset.model)
 
 
 def delete_skips(queryset: QuerySet[Skip], chunk_size: int = CHUNK_SIZE) -> int:
@@ -102,19 +111,20 @@ def delete_skips(queryset: QuerySet[Skip], chunk_size: int = CHUNK_SIZE) -> int:
     with transaction.atomic(using=using):
         ids = list(queryset.using(using).order_by().values_list("pk", flat=True))
         for chunk in _chunks(ids, chunk_size):
-            deleted += _delete_chunk(chunk, using)
+            deleted += _delete_chunk(queryset.model, chunk, using)
     return deleted
 
 
-def _delete_chunk(ids: Iterable[int], using: str) -> int:
-    skips = Skip._base_manager.using(using).filter(pk__in=list(ids))
+def _delete_chunk(model: type[Skip], ids: Iterable[int], using: str) -> int:
+    skips = model._base_manager.using(using).filter(pk__in=list(ids))
     rows = list(skips.select_for_update().values_list(*TOMBSTONE_ROW))
     if not rows:
         return 0
     deleted_at = timezone.now()
+    tombstone = tombstone_model()
     save_tombstones(
         [
-            SkipTombstone(
+            tombstone(
                 id=pk,
                 ticket_id=ticket_id,
                 user_id=user_id,
@@ -131,7 +141,7 @@ def _delete_chunk(ids: Iterable[int], using: str) -> int:
         _total, per_model = skips.filter(pk__in=pks).delete()
     finally:
         _recorded.reset(token)
-    return per_model.get(Skip._meta.label, 0)
+    return per_model.get(model._meta.label, 0)
 
 
 def purge_tombstones(
@@ -141,8 +151,9 @@ def purge_tombstones(
 
     Yields the number deleted by each batch (nothing when there is none).
     """
-    using = using or router.db_for_write(SkipTombstone)
-    tombstones = SkipTombstone._default_manager.using(using)
+    model = tombstone_model()
+    using = using or router.db_for_write(model)
+    tombstones = model._default_manager.using(using)
     while True:
         with transaction.atomic(using=using):
             ids = list(

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.urls import URLPattern, path
 
-from skips import views
+from skips import incremental, views
 
 app_name = "skips"
 
@@ -33,4 +33,9 @@ urlpatterns = [
         "tickets/<str:ticket_id>/skips", views.TicketSkipListView.as_view(), "ticket-skip-list"
     ),
     *_with_json("users/<str:user_id>/skips", views.UserSkipListView.as_view(), "user-skip-list"),
+    *_with_json(
+        "incremental/skips/cursor",
+        incremental.IncrementalSkipExportView.as_view(),
+        "incremental-skip-export",
+    ),
 ]

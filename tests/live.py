@@ -4,7 +4,9 @@
 project's own ``demo --no-serve`` (run twice: seeding must be idempotent), then
 serves it with ``runserver`` on a free port of 127.0.0.1. The demo runs as the
 README's first command does, without ``DJANGO_SECRET_KEY``; the server, as any
-other run of the example project must, with one.
+other run of the example project must, with one. The server's incremental export
+has a one-second horizon and no rate limit; ``Live.manage`` runs the example
+project's commands on the same database.
 """
 
 from __future__ import annotations
@@ -32,10 +34,23 @@ def free_port() -> int:
 
 
 class Live:
-    def __init__(self, db_path: Path, port: int) -> None:
+    def __init__(self, db_path: Path, port: int, env: dict[str, str] | None = None) -> None:
         self.db_path = db_path
         self.port = port
         self.base = f"http://127.0.0.1:{port}"
+        self.env = env or {}
+
+    def manage(self, *args: str) -> str:
+        """Run ``manage.py`` on the live database, as the server runs; its output."""
+        result = subprocess.run(
+            [sys.executable, str(ROOT / "manage.py"), *args],
+            env=self.env,
+            cwd=ROOT,
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        return result.stdout
 
     def sql(self, query: str, *args: Any) -> list[tuple[Any, ...]]:
         with sqlite3.connect(self.db_path) as db:
@@ -67,6 +82,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         "DATABASE_URL": f"sqlite:///{db_path}",
         "DJANGO_DEBUG": "0",
         "PYTHONUNBUFFERED": "1",
+        # The incremental export: a short horizon, so that a walk sees changes
+        # a second later, and no rate limit, for the clients and the fuzzing.
+        "SKIPS_EXPORT_HORIZON_SECONDS": "1",
+        "SKIPS_EXPORT_THROTTLE_RATE": "",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
     env.pop("DJANGO_SECRET_KEY", None)
@@ -81,9 +100,10 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
             capture_output=True,
         )
     port = free_port()
+    env["DJANGO_SECRET_KEY"] = secrets.token_urlsafe(50)
     server = subprocess.Popen(
         [*manage, "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
-        env={**env, "DJANGO_SECRET_KEY": secrets.token_urlsafe(50)},
+        env=env,
         cwd=ROOT,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -98,7 +118,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
                 if time.monotonic() > deadline or server.poll() is not None:
                     raise RuntimeError("the example project did not start") from None
                 time.sleep(0.2)
-        yield Live(db_path, port)
+        yield Live(db_path, port, env)
     finally:
         server.terminate()
         server.wait(timeout=10)

@@ -62,10 +62,15 @@ OPERATIONS = [
     ("POST", "/api/v2/tickets/{ticket_id}/skips.json"),
     ("GET", "/api/v2/users/{user_id}/skips"),
     ("GET", "/api/v2/users/{user_id}/skips.json"),
+    ("GET", "/api/v2/incremental/skips/cursor"),
+    ("GET", "/api/v2/incremental/skips/cursor.json"),
 ]
 
 #: An agent with reports access, and a plain agent.
 ROLES = ["supervisor", "agent1"]
+#: The incremental export's: a superuser (who may export), and a plain agent (403).
+EXPORT_ROLES = ["admin", "agent1"]
+EXPORT = "/api/v2/incremental/skips/cursor"
 
 # Called, not its members: for mypy's Python 3.10 target StrEnum members are str.
 MODES = [GenerationMode("positive"), GenerationMode("negative")]
@@ -78,7 +83,7 @@ KNOWN_FAILURES: dict[tuple[str, str, str, GenerationMode], str] = {}
 def fuzz_params() -> list[Any]:
     params = []
     for method, path in OPERATIONS:
-        for role in ROLES:
+        for role in EXPORT_ROLES if path.startswith(EXPORT) else ROLES:
             for mode in MODES:
                 reason = KNOWN_FAILURES.get((method, path, role, mode))
                 marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
@@ -107,6 +112,8 @@ class Known:
     user_ids: list[int | str]
     #: sort order -> cursors of the role's first page of GET skips
     cursors: dict[str, list[str]]
+    #: cursors of the role's incremental export (none if it may not export)
+    export_cursors: list[str]
 
 
 @pytest.fixture(scope="module")
@@ -134,11 +141,22 @@ def known_values(live: Live, headers: dict[str, str]) -> Known:
         ).json()
         meta = answer["meta"]
         cursors[order] = [c for c in (meta["after_cursor"], meta["before_cursor"]) if c]
+    export_cursors = []
+    for start_time in (0, 1_700_000_000):
+        answer = requests.get(
+            f"{live.base}{EXPORT}",
+            params={"start_time": start_time, "per_page": 5},
+            headers=headers,
+            timeout=30,
+        )
+        if answer.status_code == 200:
+            export_cursors.append(answer.json()["after_cursor"])
     return Known(
         # Archived ones included: their lists are empty, their new skips a 422.
         ticket_ids=[row[0] for row in live.sql("SELECT id FROM helpdesk_ticket ORDER BY id")],
         user_ids=["me", *(row[0] for row in live.sql("SELECT id FROM auth_user ORDER BY id"))],
         cursors=cursors,
+        export_cursors=export_cursors,
     )
 
 
@@ -165,6 +183,14 @@ def steer(case: Case, data: st.DataObject, known: Known) -> None:
             case.query.pop("page[after]", None)
             case.query.pop("page[before]", None)
             case.query[name] = data.draw(st.sampled_from(cursors))
+    if (
+        case.path.startswith(EXPORT)
+        and known.export_cursors
+        and data.draw(st.booleans(), label="real export cursor")
+    ):
+        case.query = dict(case.query or {})
+        case.query.pop("start_time", None)
+        case.query["cursor"] = data.draw(st.sampled_from(known.export_cursors))
 
 
 def test_every_operation_is_fuzzed(raw_schema: dict[str, Any]) -> None:

@@ -15,6 +15,7 @@ from tests.conftest import client_for
 from tests.factories import CaseFactory, SkipFactory
 
 ROUTES = ["/api/v2/skips", "/api/v2/tickets/{ticket_id}/skips", "/api/v2/users/{user_id}/skips"]
+EXPORT_ROUTE = "/api/v2/incremental/skips/cursor"
 ERROR_STATUSES = {"400", "401", "403", "405", "406", "429", "503"}
 
 
@@ -36,8 +37,10 @@ def test_every_route_with_and_without_suffix(schema: dict[str, Any]) -> None:
             methods = set(schema["paths"][path])
             expected = {"get"} if "users" in route else {"get", "post"}
             assert methods == expected, path
+    for path in (EXPORT_ROUTE, EXPORT_ROUTE + ".json"):
+        assert set(schema["paths"][path]) == {"get"}
     ids = [op["operationId"] for item in schema["paths"].values() for op in item.values()]
-    assert len(ids) == len(set(ids)) == 10
+    assert len(ids) == len(set(ids)) == 12
 
 
 def test_list_parameters(schema: dict[str, Any]) -> None:
@@ -74,7 +77,9 @@ def test_every_operation_documents_its_errors(schema: dict[str, Any]) -> None:
     for path, item in schema["paths"].items():
         for method, operation in item.items():
             statuses = set(operation["responses"])
-            assert statuses >= ERROR_STATUSES | {"404"}, (path, method)
+            # The export has no path parameter: nothing of it can be missing.
+            missing = set() if path.startswith(EXPORT_ROUTE) else {"404"}
+            assert statuses >= ERROR_STATUSES | missing, (path, method)
             if method == "post":
                 assert statuses >= {"201", "413", "415", "422"}, path
             else:
@@ -206,3 +211,54 @@ def test_real_answers_match_the_schema(
     for method, path, response, status in errors:
         check(schema, path, method, response, status)
     assert Skip.objects.count() == 6
+
+
+def test_export_parameters_and_page(schema: dict[str, Any]) -> None:
+    for path in (EXPORT_ROUTE, EXPORT_ROUTE + ".json"):
+        operation = schema["paths"][path]["get"]
+        params = {p["name"]: p for p in operation["parameters"] if p["in"] == "query"}
+        assert set(params) == {"start_time", "cursor", "per_page", "exclude_deleted"}
+        assert params["start_time"]["schema"] == {"type": "integer", "minimum": 0}
+        assert params["per_page"]["schema"] == {"type": "integer", "minimum": 1, "maximum": 1000}
+        assert params["exclude_deleted"]["schema"]["type"] == "boolean"
+        page = resolve(
+            schema, operation["responses"]["200"]["content"]["application/json"]["schema"]
+        )
+        assert set(page["required"]) == {
+            "skips",
+            "after_cursor",
+            "after_url",
+            "before_cursor",
+            "before_url",
+            "end_of_stream",
+        }
+        item = resolve(schema, page["properties"]["skips"]["items"])
+        assert sorted(item["properties"]) == sorted(
+            ["id", "ticket_id", "user_id", "reason", "created_at", "updated_at", "deleted_at"]
+        )
+        assert "null" in item["properties"]["deleted_at"]["type"]
+        assert "null" in item["properties"]["reason"]["type"]
+
+
+@pytest.mark.django_db
+def test_real_export_answers_match_the_schema(
+    schema: dict[str, Any], world: dict[str, Any], agent: Any, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    from tests.factories import UserFactory, grant
+
+    settings.SKIPS_EXPORT_HORIZON_SECONDS = 0
+    settings.SKIPS_EXPORT_THROTTLE_RATE = "3/min"
+    cache.clear()
+    c = client_for(grant(UserFactory(), "export_skip"))
+    Skip.objects.first().delete()  # type: ignore[union-attr]
+    path = EXPORT_ROUTE + ".json"
+    first = c.get(path, {"start_time": 0, "per_page": 2})
+    check(schema, path, "get", first, 200)
+    check(schema, EXPORT_ROUTE, "get", c.get(first.json()["after_url"]), 200)
+    check(schema, path, "get", c.get(path, {"start_time": "x"}), 400)
+    check(schema, path, "get", c.get(path, {"start_time": 0}), 429)
+    check(schema, path, "get", client_for(None).get(path, {"start_time": 0}), 401)
+    check(schema, path, "get", client_for(agent).get(path, {"start_time": 0}), 403)
+    cache.clear()
