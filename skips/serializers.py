@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Collection, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, cast
 
 from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch
@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
+from rest_framework.utils.field_mapping import ClassLookupDict
 
 from skips.conf import conf
 from skips.models import MAX_ID, REASON_MAX_LENGTH, Skip, get_ticket_model
@@ -152,15 +153,16 @@ class TicketSerializer(serializers.Serializer[models.Model]):
         return sorted(columns, key=lambda field: field.attname)
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        model = get_ticket_model()
         fields: dict[str, serializers.Field[Any, Any, Any, Any]] = {
-            "id": serializers.ReadOnlyField(source="pk"),
+            "id": _column_field(model._meta.pk, source="pk"),
             "url": TicketURLField(),
         }
         for field in self.get_columns():
             if isinstance(field, models.DateTimeField):
-                fields[field.attname] = TimestampField()
+                fields[field.attname] = TimestampField(allow_null=field.null)
             else:
-                fields[field.attname] = serializers.ReadOnlyField()
+                fields[field.attname] = _column_field(field)
         fields.update(super().get_fields())  # fields a subclass declares
         return dict(sorted(fields.items()))
 
@@ -202,6 +204,24 @@ class TicketSerializer(serializers.Serializer[models.Model]):
             and cls.get_fields is TicketSerializer.get_fields
             and cls.to_representation is TicketSerializer.to_representation
         )
+
+
+def _column_field(column: Any, **kwargs: Any) -> serializers.Field[Any, Any, Any, Any]:
+    """A read-only field giving the column's value as it is (what ``render_many`` gives),
+    described in the OpenAPI schema as REST framework's field for that column would be."""
+    target = getattr(column, "target_field", None) or column  # a foreign key: its column
+    try:
+        field_class = _FIELD_CLASSES[target]
+    except KeyError:  # a field REST framework does not know: a string, as it would say
+        field_class = serializers.CharField
+    described = field_class(read_only=True, allow_null=column.null)
+    field: Any = serializers.ReadOnlyField(**kwargs)
+    extend_schema_field(described)(field)
+    return cast("serializers.Field[Any, Any, Any, Any]", field)
+
+
+#: REST framework's field class for each model field class (subclasses included).
+_FIELD_CLASSES = ClassLookupDict(serializers.ModelSerializer.serializer_field_mapping)  # type: ignore[type-var]
 
 
 def _ticket_queryset(serializer: Any) -> models.QuerySet[models.Model]:

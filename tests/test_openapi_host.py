@@ -19,11 +19,14 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 SETTINGS = "tests.hosts.spectacular_host.settings"
+#: With the app's default ticket serializer: its columns typed as the model's.
+DEFAULT_SERIALIZER_SETTINGS = "tests.hosts.spectacular_host.settings_default_serializer"
 SKIPS_SCHEMES = {"skipsBasicAuth", "skipsBearerAuth", "skipsSessionAuth"}
 
 
-@pytest.fixture(scope="module")
-def spectacular() -> subprocess.CompletedProcess[str]:
+@pytest.fixture(scope="module", params=["own serializer", "default serializer"])
+def spectacular(request: Any) -> subprocess.CompletedProcess[str]:
+    settings = SETTINGS if request.param == "own serializer" else DEFAULT_SERIALIZER_SETTINGS
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_SETTINGS_MODULE"}
     return subprocess.run(
         [
@@ -34,7 +37,7 @@ def spectacular() -> subprocess.CompletedProcess[str]:
             "--validate",
             "--fail-on-warn",
             "--format=openapi-json",
-            f"--settings={SETTINGS}",
+            f"--settings={settings}",
         ],
         cwd=ROOT,
         env=env,
@@ -68,3 +71,20 @@ def test_one_scheme_per_authentication_class(spectacular: subprocess.CompletedPr
         if path.startswith("/api/v2/"):
             for method in item:
                 assert security(path, method) == SKIPS_SCHEMES, (path, method)
+
+
+def test_the_default_serializer_types_each_column(
+    spectacular: subprocess.CompletedProcess[str],
+) -> None:
+    components = json.loads(spectacular.stdout)["components"]["schemas"]
+    if "CaseColumns" not in components:  # the host's own serializer
+        assert "CaseSerializer" in components or "Case" in components
+        return
+    properties = components["CaseColumns"]["properties"]
+    assert set(properties) == {"id", "is_archived", "opened_at", "owner_id", "title", "url"}
+    assert properties["id"]["type"] == "integer"
+    assert properties["owner_id"]["type"] == "integer"
+    assert properties["owner_id"]["nullable"] is True  # OpenAPI 3.0, drf-spectacular's default
+    assert properties["is_archived"]["type"] == "boolean"
+    assert properties["title"]["type"] == "string"
+    assert properties["opened_at"]["format"] == "date-time"

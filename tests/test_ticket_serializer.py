@@ -71,10 +71,14 @@ def test_extra_fields_add_columns_by_field_or_column_name(agent: Any, settings: 
 
 @isolate_apps("tests.testapp")
 def test_the_allow_list_is_the_reference_keys_the_model_has(monkeypatch: Any) -> None:
+    class Person(models.Model):  # noqa: DJ008
+        class Meta:
+            app_label = "testapp"
+
     class Ticket(models.Model):  # noqa: DJ008
         subject = models.CharField(max_length=100)
-        status = models.CharField(max_length=10)
-        requester = models.ForeignKey("testapp.Agent", on_delete=models.CASCADE)
+        status = models.CharField(max_length=10, null=True)  # noqa: DJ001
+        requester = models.ForeignKey(Person, on_delete=models.CASCADE)
         created_at = models.DateTimeField()
         tags = models.JSONField(default=list)
         signing_secret = models.CharField(max_length=64)
@@ -87,7 +91,8 @@ def test_the_allow_list_is_the_reference_keys_the_model_has(monkeypatch: Any) ->
     names = [field.attname for field in TicketSerializer.get_columns()]
     assert names == ["created_at", "requester_id", "status", "subject", "tags"]
     assert set(names) <= REFERENCE_TICKET_FIELDS
-    assert list(TicketSerializer().get_fields()) == [
+    fields = TicketSerializer().get_fields()
+    assert list(fields) == [
         "created_at",
         "id",
         "requester_id",
@@ -96,6 +101,22 @@ def test_the_allow_list_is_the_reference_keys_the_model_has(monkeypatch: Any) ->
         "tags",
         "url",
     ]
+    # Each column is described as REST framework's field for it would be.
+    described = {
+        name: field._spectacular_annotation["field"]
+        for name, field in fields.items()
+        if hasattr(field, "_spectacular_annotation")
+    }
+    assert {name: type(field).__name__ for name, field in described.items()} == {
+        "id": "IntegerField",
+        "requester_id": "IntegerField",
+        "status": "CharField",
+        "subject": "CharField",
+        "tags": "JSONField",
+        "url": "OpenApiTypes",
+    }
+    assert described["status"].allow_null
+    assert not described["subject"].allow_null
 
 
 def _answers(agent: Any) -> dict[str, bytes]:
