@@ -6,6 +6,7 @@ import contextlib
 import inspect
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.core.checks import CheckMessage, Error, Tags, register
 from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
@@ -311,6 +312,24 @@ def check_authentication(app_configs: Any = None, **kwargs: Any) -> list[CheckMe
     if not import_errors and not callable(token_user):
         errors.append(Error("SKIPS_TOKEN_USER must be a callable.", id="skips.E006"))
     return errors
+
+
+@register()
+def check_token_app(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E013: the default ``SKIPS_TOKEN_USER`` reads REST framework's tokens, whose
+    app (``rest_framework.authtoken``) must then be installed."""
+    if _setting("SKIPS_TOKEN_USER") != DEFAULTS["SKIPS_TOKEN_USER"]:
+        return []
+    if apps.is_installed("rest_framework.authtoken"):
+        return []
+    return [
+        Error(
+            "API tokens are read from REST framework's authtoken app, which is not installed.",
+            hint='Add "rest_framework.authtoken" to INSTALLED_APPS (and migrate), or name '
+            "your own token lookup in SKIPS_TOKEN_USER.",
+            id="skips.E013",
+        )
+    ]
 
 
 @register()

@@ -89,6 +89,11 @@ MISCONFIGURATIONS = [
         id="char-primary-key",
     ),
     misconfiguration(
+        "skips.E013",
+        'INSTALLED_APPS = [a for a in INSTALLED_APPS if a != "rest_framework.authtoken"]',
+        id="authtoken-app-missing",
+    ),
+    misconfiguration(
         "skips.E011",
         SECOND_DATABASE,
         DATABASE_ROUTERS=["tests.hosts.multidb.routers.SkipsLeftBehindRouter"],
