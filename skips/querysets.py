@@ -30,13 +30,21 @@ def archived_q() -> Q | None:
 def ticket_access_q(user: Any) -> Q | None:
     """The Q over the ticket model of the tickets ``user`` may see, or None for all.
 
-    ``SKIPS_TICKET_ACCESS`` decides; superusers see every ticket.
+    ``SKIPS_TICKET_ACCESS`` decides (a Q, a queryset of tickets, or None);
+    superusers see every ticket.
     """
     rule = conf.TICKET_ACCESS
     if rule is None or getattr(user, "is_superuser", False):
         return None
-    q: Q | None = rule(user)
-    return q
+    q = rule(user)
+    if q is None or isinstance(q, Q):
+        return q
+    if isinstance(q, models.QuerySet):  # the tickets themselves: as good as a Q
+        return Q(pk__in=q.values("pk"))
+    raise TypeError(
+        f"SKIPS_TICKET_ACCESS returned {type(q).__name__}: it must return a Q over "
+        "the ticket model, a queryset of tickets, or None"
+    )
 
 
 def visible_tickets(user: Any) -> models.QuerySet[models.Model]:

@@ -15,6 +15,7 @@ import pytest
 from django.contrib.auth.models import Group
 from django.db import connection
 from django.db.models import Q
+from django.test import override_settings
 from django.test.utils import CaptureQueriesContext
 
 from skips.models import Skip
@@ -228,3 +229,29 @@ def test_the_rule_adds_no_query(
     for case in CaseFactory.create_batch(5, team=world["visible"].team):
         SkipFactory(user=world["agent"], ticket=case)
     assert queries() == with_rule
+
+
+def my_groups_cases_as_a_queryset(user: Any) -> Any:
+    """The same rule, written as the tickets themselves."""
+    from tests.testapp.models import Case
+
+    return Case.objects.filter(team__in=user.groups.all())
+
+
+def test_a_rule_may_give_the_tickets_as_a_queryset(world: dict[str, Any], settings: Any) -> None:
+    as_q = walk(client_for(world["supervisor"]), "/api/v2/skips", "?per_page=100")[0]
+    settings.SKIPS_TICKET_ACCESS = f"{__name__}.my_groups_cases_as_a_queryset"
+    assert walk(client_for(world["supervisor"]), "/api/v2/skips", "?per_page=100")[0] == as_q
+    hidden = world["hidden"].pk
+    response = client_for(world["agent"]).get(f"/api/v2/tickets/{hidden}/skips")
+    assert response.status_code == 404
+
+
+def test_a_rule_giving_anything_else_names_the_setting() -> None:
+    from skips.querysets import ticket_access_q
+
+    with (
+        override_settings(SKIPS_TICKET_ACCESS=lambda user: ["not", "a", "Q"]),
+        pytest.raises(TypeError, match="SKIPS_TICKET_ACCESS returned list"),
+    ):
+        ticket_access_q(object())
