@@ -81,8 +81,11 @@ class Settings:
     def TICKET_MODEL(self) -> str:
         value = self._get("SKIPS_TICKET_MODEL")
         # An unset value still yields a label, so that the app registry loads
-        # and the system check (skips.E001) can say what is wrong.
-        return value if isinstance(value, str) and value else "skips.MissingTicketModel"
+        # and the system check (skips.E001) can say what is wrong; Django's own
+        # check of the foreign key then names this label, which says it too.
+        if isinstance(value, str) and value:
+            return value
+        return "skips.SKIPS_TICKET_MODEL_is_not_set"
 
     @property
     def TICKET_SERIALIZER(self) -> type[BaseSerializer[Any]]:
