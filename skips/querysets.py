@@ -170,3 +170,17 @@ class SkipQuerySet(models.QuerySet["Skip"]):
                 tickets = tickets.exclude(q)
         skipped = self.model._default_manager.filter(user=user, ticket=OuterRef("pk"))
         return tickets.filter(~Exists(skipped))
+
+    def erase(self, *, anonymise: bool) -> int:
+        """Erase these skips' personal data, for a request to erase a person's data.
+
+        ``anonymise=True``: keep the skips for reports, with the reason ``""`` and
+        the "erased user" account (``SKIPS_ERASED_USER``, created once) as their
+        agent; their ``updated_at`` changes, so the incremental export carries it.
+        ``anonymise=False``: delete them, recording their tombstones. Returns how
+        many skips were erased, in one transaction. Then the person's user row
+        can be deleted: ``Skip.objects.for_user(user).erase(anonymise=True)``.
+        """
+        from skips.erasure import erase_skips
+
+        return erase_skips(self, anonymise=anonymise)

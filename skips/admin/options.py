@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 
 from skips.admin.changelist import DATE_PARTS, ExportChangeList, SkipChangeList, SkipPaginator
 from skips.admin.display import SkipDisplayMixin
+from skips.admin.erasure import anonymise_skips, delete_skips_erasure
 from skips.admin.export import CHUNK_SIZE, csv_response, csv_rows, skip_columns
 from skips.admin.filters import (
     AgentFilter,
@@ -65,7 +66,7 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
     paginator = SkipPaginator
     show_full_result_count = False
     show_facets = admin.ShowFacets.NEVER
-    actions = ("export_csv",)
+    actions = ("export_csv", anonymise_skips, delete_skips_erasure)
     change_list_template = "skips/admin/change_list.html"
     report_template = "skips/admin/report.html"
     fields = (
