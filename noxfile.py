@@ -305,3 +305,82 @@ def docs(session: nox.Session) -> None:
         "docs/_build/html",
         env={"DATABASE_URL": SQLITE_URL},
     )
+
+
+#: How the message catalogues of ``skips/locale/`` are made, from ``skips/``:
+#: ``django-admin makemessages -l de -l fr -l es --no-location --no-obsolete``
+#: (no settings needed). No source locations, so that code moving between lines
+#: or files leaves the catalogues alone; no obsolete entries kept. The default
+#: extensions (html, txt, py) cover every template and module; skips has no
+#: JavaScript, so no ``djangojs`` domain.
+MAKEMESSAGES_OPTIONS = ("--no-location", "--no-obsolete")
+
+
+@nox.session
+def translations(session: nox.Session) -> None:
+    """The catalogues of ``skips/locale/`` hold every message of the code, all translated.
+
+    ``makemessages`` rewrites each language's ``django.po`` in the tree: any
+    change but its ``POT-Creation-Date`` line fails the session (a message
+    added or changed in the code, and not in the catalogues). The rewritten
+    files stay, so translate their new entries and commit them. Then no message
+    may be untranslated or fuzzy (``msgfmt --check --statistics``), and
+    ``compilemessages`` compiles the ``.mo`` files the wheel ships. Needs GNU
+    gettext (``apt-get install gettext``); without it the session is skipped,
+    or fails under ``CI=true``.
+    """
+    if shutil.which("msgfmt") is None:
+        message = "GNU gettext is missing: apt-get install gettext"
+        if ON_CI:
+            session.error(message)
+        session.skip(message)
+    session.install("-e", ".")
+    locale = ROOT / "skips" / "locale"
+    catalogues = sorted(locale.glob("*/LC_MESSAGES/django.po"))
+    if not catalogues:
+        session.error(f"no catalogue in {locale}")
+    languages = [po.parents[1].name for po in catalogues]
+    session.chdir(ROOT / "skips")
+    session.run(
+        "django-admin",
+        "makemessages",
+        *(f"--locale={language}" for language in languages),
+        *MAKEMESSAGES_OPTIONS,
+        env={"DJANGO_SETTINGS_MODULE": ""},
+    )
+    changes = session.run(
+        "git",
+        "-C",
+        str(ROOT),
+        "diff",
+        '--ignore-matching-lines=^"POT-Creation-Date: ',
+        "--",
+        *(str(po.relative_to(ROOT)) for po in catalogues),
+        external=True,
+        silent=True,
+    )
+    if str(changes).strip():
+        print(changes)
+        session.error(
+            "the catalogues are not the code's messages: makemessages has updated them "
+            "in the tree (the diff above); translate every new or fuzzy entry, then "
+            "compilemessages and commit the .po and .mo files"
+        )
+    untranslated = []
+    for po in catalogues:
+        statistics = session.run(
+            "msgfmt",
+            "--check",
+            "--statistics",
+            "-o",
+            os.devnull,
+            str(po),
+            external=True,
+            silent=True,
+        )
+        session.log(f"{po.relative_to(ROOT)}: {str(statistics).strip()}")
+        if re.search(r"fuzzy|untranslated", str(statistics)):
+            untranslated.append(po.parents[1].name)
+    if untranslated:
+        session.error(f"untranslated or fuzzy messages: {', '.join(untranslated)}")
+    session.run("django-admin", "compilemessages", env={"DJANGO_SETTINGS_MODULE": ""})
