@@ -461,20 +461,27 @@ def check_retention_settings(app_configs: Any = None, **kwargs: Any) -> list[Che
     skips.E023: ``SKIPS_TOMBSTONE_DAYS`` is None or a whole number of days, 1 or more.
     """
     errors: list[CheckMessage] = []
-    for name, error_id in (
-        ("SKIPS_RETENTION_DAYS", "skips.E022"),
-        ("SKIPS_TOMBSTONE_DAYS", "skips.E023"),
-    ):
-        value = _setting(name)
-        if value is not None and not _whole_number(value, 1):
-            errors.append(
-                Error(
-                    f"{name} must be None or a whole number of days, 1 or more.",
-                    hint="purge_skips deletes what is older; None keeps it.",
-                    id=error_id,
-                )
+    if not _days_or_none(_setting("SKIPS_RETENTION_DAYS")):
+        errors.append(
+            Error(
+                "SKIPS_RETENTION_DAYS must be None or a whole number of days, 1 or more.",
+                hint="purge_skips deletes the skips created longer ago; None keeps them.",
+                id="skips.E022",
             )
+        )
+    if not _days_or_none(_setting("SKIPS_TOMBSTONE_DAYS")):
+        errors.append(
+            Error(
+                "SKIPS_TOMBSTONE_DAYS must be None or a whole number of days, 1 or more.",
+                hint="purge_skips deletes the tombstones of older deletions; None keeps them.",
+                id="skips.E023",
+            )
+        )
     return errors
+
+
+def _days_or_none(value: Any) -> bool:
+    return value is None or _whole_number(value, 1)
 
 
 @register()
