@@ -14,6 +14,8 @@
                     classifiers), and run the full suite against the installed
                     wheel from a copy of the tests (no ``skips/`` beside them)
     docs            build the documentation (Sphinx, docs/) with warnings as errors
+    translations    makemessages finds nothing new in skips/locale, every message is
+                    translated (de, fr, es), compilemessages succeeds
 
 The core suite is ``tests/`` without the tests marked ``live`` (those start the
 example project in another process). Interpreters are found in pyenv's versions
@@ -56,6 +58,7 @@ nox.options.sessions = [
     "deprecations",
     "wheel",
     "docs",
+    "translations",
 ]
 
 OLDEST_PYTHON = "3.10"

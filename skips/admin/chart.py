@@ -11,7 +11,7 @@ import math
 from dataclasses import dataclass
 
 from django.utils.formats import date_format, number_format
-from django.utils.translation import gettext, ngettext
+from django.utils.translation import gettext, ngettext, pgettext
 
 
 @dataclass(frozen=True)
@@ -101,7 +101,10 @@ def daily_chart(
     ]
     every = max(1, math.ceil(len(days) / 8))
     labels = [
-        XLabel(x=f"{left + (i + 0.5) * slot:.2f}", label=date_format(day, "M j"))
+        XLabel(
+            x=f"{left + (i + 0.5) * slot:.2f}",
+            label=date_format(day, pgettext("skips chart axis: a day", "M j")),
+        )
         for i, (day, _) in enumerate(days)
         if i % every == 0
     ]
