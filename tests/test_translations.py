@@ -507,7 +507,9 @@ def read_po(path: Path) -> tuple[dict[str, str], list[dict[str, Any]]]:
             elif line.startswith("#"):
                 continue
             else:
-                match = re.fullmatch(r'(msgid|msgid_plural|msgstr(?:\[(\d+)\])?) (".*")', line)
+                match = re.fullmatch(
+                    r'(msgctxt|msgid|msgid_plural|msgstr(?:\[(\d+)\])?) (".*")', line
+                )
                 if match:
                     key = match.group(1) if match.group(2) is None else int(match.group(2))
                     if key == "msgstr":
@@ -568,11 +570,13 @@ def test_compiled_catalogue_is_the_po(language: str) -> None:
     catalog = compiled._catalog
     expected: dict[Any, str] = {}
     for message in messages:
+        # A message with a context is compiled under "context\x04msgid".
+        key = "\x04".join(filter(None, (message.get("msgctxt"), message["msgid"])))
         if "msgid_plural" in message:
             for n, form in message["msgstr"].items():
-                expected[(message["msgid"], n)] = form
+                expected[(key, n)] = form
         else:
-            expected[message["msgid"]] = message["msgstr"][0]
+            expected[key] = message["msgstr"][0]
     assert {key: value for key, value in catalog.items() if key != ""} == expected
 
 
