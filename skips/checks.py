@@ -520,3 +520,70 @@ def check_erased_user(app_configs: Any = None, **kwargs: Any) -> list[CheckMessa
             )
         ]
     return []
+
+
+@register()
+def check_replica_databases(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E030: ``SKIPS_REPLICA_DATABASES`` is a list (or tuple) of database aliases.
+
+    skips.E031: each of them is an alias of ``DATABASES``.
+
+    skips.W032: with replicas listed, a router of ``DATABASE_ROUTERS`` reads
+    them: ``skips.routers.PrimaryReplicaRouter`` or a subclass. Silence it if a
+    router of your own reads them (through ``skips.routers.scoped_read_alias``).
+    """
+    from django.core.checks import Warning as CheckWarning
+
+    from skips.routers import PrimaryReplicaRouter
+
+    value = _setting("SKIPS_REPLICA_DATABASES")
+    if value is None:
+        return []
+    if not isinstance(value, (list, tuple)) or not all(isinstance(a, str) for a in value):
+        return [
+            Error(
+                f"SKIPS_REPLICA_DATABASES = {value!r} must be a list of database aliases.",
+                hint='Name the aliases of DATABASES that are read replicas, e.g. ["replica"].',
+                id="skips.E030",
+            )
+        ]
+    messages: list[CheckMessage] = [
+        Error(
+            f"SKIPS_REPLICA_DATABASES names {alias!r}, which is not an alias of DATABASES.",
+            hint="Add the replica to DATABASES, or take it out of SKIPS_REPLICA_DATABASES.",
+            id="skips.E031",
+        )
+        for alias in value
+        if alias not in settings.DATABASES
+    ]
+    if value and not any(isinstance(r, PrimaryReplicaRouter) for r in router.routers):
+        messages.append(
+            CheckWarning(
+                "SKIPS_REPLICA_DATABASES lists replicas, but no router of DATABASE_ROUTERS "
+                "is a skips.routers.PrimaryReplicaRouter: nothing is read from them.",
+                hint='Add "skips.routers.PrimaryReplicaRouter" to DATABASE_ROUTERS, or '
+                "silence skips.W032 if a router of your own reads the replicas.",
+                id="skips.W032",
+            )
+        )
+    return messages
+
+
+@register()
+def check_read_your_writes(app_configs: Any = None, **kwargs: Any) -> list[CheckMessage]:
+    """skips.E033: ``SKIPS_READ_YOUR_WRITES_SECONDS`` is a whole number of seconds, 0 or more.
+
+    After a user records a skip (or deletes skips in the admin), their reads go
+    to the primary for that long; 0 turns it off.
+    """
+    value = _setting("SKIPS_READ_YOUR_WRITES_SECONDS")
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return []
+    return [
+        Error(
+            f"SKIPS_READ_YOUR_WRITES_SECONDS = {value!r} must be a whole number of seconds, "
+            "0 or more.",
+            hint="Longer than your replicas usually lag (a few seconds); 0 turns it off.",
+            id="skips.E033",
+        )
+    ]

@@ -68,6 +68,13 @@ DEFAULTS: dict[str, Any] = {
     # inactive and without a usable password: its field values (those the user
     # model has; its USERNAME_FIELD must be one).
     "SKIPS_ERASED_USER": {"username": "erased-user", "email": "erased-user@erased.invalid"},
+    # Database aliases that are read replicas of "default", read by
+    # skips.routers.PrimaryReplicaRouter; empty: every read on the primary.
+    "SKIPS_REPLICA_DATABASES": (),
+    # Seconds a user's reads stay on the primary after they wrote (with
+    # replicas): a client that records a skip and lists right away sees it.
+    # 0 turns it off.
+    "SKIPS_READ_YOUR_WRITES_SECONDS": 5,
 }
 
 
@@ -156,6 +163,14 @@ class Settings:
     @property
     def ERASED_USER(self) -> dict[str, Any]:
         return dict(self._get("SKIPS_ERASED_USER"))
+
+    @property
+    def REPLICA_DATABASES(self) -> tuple[str, ...]:
+        return tuple(self._get("SKIPS_REPLICA_DATABASES") or ())
+
+    @property
+    def READ_YOUR_WRITES_SECONDS(self) -> int:
+        return int(self._get("SKIPS_READ_YOUR_WRITES_SECONDS") or 0)
 
 
 def _load(value: Any) -> Any:

@@ -12,7 +12,7 @@ import datetime
 from collections.abc import Collection, Sequence
 from typing import Any, ClassVar, cast
 
-from django.db import models
+from django.db import models, router
 from django.db.models import Exists, OuterRef, Prefetch
 from django.urls import NoReverseMatch, reverse
 from django.utils.translation import gettext_lazy as _
@@ -298,8 +298,15 @@ class SkipSerializer(serializers.ModelSerializer[Skip]):
     @classmethod
     def ticket_queryset(cls, user: Any = None) -> models.QuerySet[models.Model]:
         """Tickets ``user`` may see (all for None), with what the ticket serializer
-        reads, and ``_skips_archived``."""
-        queryset = _ticket_queryset(cls.get_ticket_serializer_class())
+        reads, and ``_skips_archived``: the ticket of a new skip.
+
+        Read from the database skips are written to (the primary, with
+        replicas), where the insert checks the ticket's foreign key: a ticket
+        created a moment ago is there, and one deleted is gone.
+        """
+        queryset = _ticket_queryset(cls.get_ticket_serializer_class()).using(
+            router.db_for_write(Skip)
+        )
         access = None if user is None else ticket_access_q(user)
         if access is not None:
             # A subquery: the rule may go through a many-valued relation.

@@ -43,6 +43,7 @@ from skips.renderers import (
     SkipsJSONParser,
     SkipsJSONRenderer,
 )
+from skips.routers import note_write, read_primary, read_scope, wrote_recently
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
 from skips.serializers import SkipSerializer
 from skips.throttling import SkipsRateThrottle
@@ -95,10 +96,18 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
     envelope = "skip"
     schema = SkipsAutoSchema()
 
+    def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        # The request's reads go to one database (skips.routers): one replica,
+        # or the primary for a POST and for a user who wrote a moment ago.
+        with read_scope():
+            return super().dispatch(request, *args, **kwargs)
+
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication: the CSRF check of a session would read the body.
         self.check_body_size(request)
         super().initial(request, *args, **kwargs)
+        if request.method == "POST" or wrote_recently(request.user):
+            read_primary()
 
     def check_body_size(self, request: Request) -> None:
         """Refuse a body longer than ``SKIPS_MAX_BODY_SIZE`` before anything reads it.
@@ -189,8 +198,11 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
         serializer = self.get_serializer(data=self.get_skip_data(), context_ticket=ticket)
         try:
             serializer.is_valid(raise_exception=True)
-            with transaction.atomic(using=router.db_for_write(Skip)):
+            database = router.db_for_write(Skip)
+            with transaction.atomic(using=database):
                 serializer.save(user=request.user)
+                # Stored: the user's next requests read it back from the primary.
+                transaction.on_commit(lambda: note_write(request.user), using=database)
         except ValidationError as e:
             raise RecordInvalid(e.detail) from e  # type: ignore[arg-type]
         except IntegrityError as e:

@@ -47,6 +47,11 @@ def planner_estimate(queryset: QuerySet[Any]) -> int | None:
 
     None on other databases, and when the table was never analysed (the
     estimate is then -1).
+
+    Asked of the database the list is read from (``queryset.db``: a replica,
+    with ``skips.routers``, the same one as the page's rows in a read scope).
+    A streaming replica's ``pg_class`` is the primary's as of its replay: the
+    statistics that ANALYZE and autovacuum write there are replicated.
     """
     connection = connections[queryset.db]
     if connection.vendor != "postgresql":

@@ -38,6 +38,7 @@ from skips.admin.filters import (
     fk_filter_parameter,
     is_pk,
 )
+from skips.admin.replicas import scoped_urls
 from skips.admin.report import report_context
 from skips.models import Skip
 from skips.querysets import SkipQuerySet
@@ -284,7 +285,9 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
     def csv_export_response(self, queryset: QuerySet[Skip]) -> HttpResponseBase:
         columns = skip_columns(self.get_ticket_title_field())
         lines = csv_rows(
-            queryset,
+            # The rows are read as the response streams, after the view: on the
+            # database the view would read (its replica, or the primary).
+            queryset.using(queryset.db),
             columns,
             chunk_size=self.export_chunk_size,
             guard_formulas=self.export_guard_formulas,
@@ -321,8 +324,11 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
     def get_urls(self) -> list[URLPattern]:
         info = self.opts.app_label, self.opts.model_name
         wrap = self.admin_site.admin_view
-        return [
-            path("report/", wrap(self.report_view), name="{}_{}_report".format(*info)),
-            path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
-            *super().get_urls(),
-        ]
+        # Each page reads one database, the primary after its user wrote (skips.admin.replicas).
+        return scoped_urls(
+            [
+                path("report/", wrap(self.report_view), name="{}_{}_report".format(*info)),
+                path("export/", wrap(self.export_view), name="{}_{}_export".format(*info)),
+                *super().get_urls(),
+            ]
+        )
