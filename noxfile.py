@@ -2,6 +2,9 @@
 
     tests(sqlite), tests(postgresql), tests(mariadb)
                     the full suite on each database (DATABASE_URL)
+    tests(replica)  the tests of a primary and its replica (tests/test_replica.py):
+                    PostgreSQL and a streaming replica of it, which .ci/replica
+                    starts on port 5433; reads routed to the replica
     django_oldest   Django 5.2.x and the oldest supported dependencies, on Python
                     3.10 (the oldest supported Python): the core suite
     django_newest   the newest Django 6.x on Python 3.13: the core suite
@@ -82,6 +85,15 @@ DATABASES = {
         os.environ.get("SKIPS_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
     ),
 }
+#: The replica session: the primary of tests(postgresql) and its streaming
+#: replica ($SKIPS_POSTGRES_REPLICA_URL), with the settings that route reads to it.
+REPLICA_ENV = {
+    "DATABASE_URL": DATABASES["postgresql"][1],
+    "DATABASE_REPLICA_URL": os.environ.get(
+        "SKIPS_POSTGRES_REPLICA_URL", "postgres://postgres@127.0.0.1:5433/test"
+    ),
+}
+REPLICA_TESTS = ("--ds", "tests.settings_replica", "tests/test_replica.py")
 CORE_SUITE = ("-m", "not live")
 SQLITE_URL = DATABASES["sqlite"][1]
 #: Third-party DeprecationWarnings the deprecations session lets through, each
@@ -121,9 +133,13 @@ def _dev_tools() -> list[str]:
 
 
 @nox.session
-@nox.parametrize("database", [nox.param(name, id=name) for name in DATABASES])
+@nox.parametrize("database", [nox.param(name, id=name) for name in [*DATABASES, "replica"]])
 def tests(session: nox.Session, database: str) -> None:
-    """The full suite on one database."""
+    """The full suite on one database; "replica": the tests of a primary and its replica."""
+    if database == "replica":
+        session.install("-e", ".[test,postgres]")
+        session.run("pytest", *REPLICA_TESTS, *session.posargs, env=REPLICA_ENV)
+        return
     extras, url = DATABASES[database]
     session.install("-e", f".[{extras}]")
     session.run("pytest", *session.posargs, env={"DATABASE_URL": url})

@@ -5,6 +5,7 @@ import os
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from rest_framework.test import APIClient
 
@@ -75,6 +76,9 @@ def as_user() -> Any:
 #: A skip whose reason starts with this is expected on other databases: the
 #: PostgreSQL stage of CI runs those tests.
 POSTGRESQL_ONLY = "postgresql only"
+#: The same for the tests that read a replica: the replica session (nox -s
+#: "tests(replica)", settings ``tests.settings_replica``) runs those.
+REPLICA_ONLY = "replica session only"
 
 
 def _must_not_skip(report: Any) -> bool:
@@ -82,6 +86,8 @@ def _must_not_skip(report: Any) -> bool:
         return False
     reason = str(report.longrepr[-1] if isinstance(report.longrepr, tuple) else report.longrepr)
     on_postgresql = connection.vendor == "postgresql"
+    if reason.startswith(f"Skipped: {REPLICA_ONLY}"):
+        return "replica" in settings.DATABASES
     return not (reason.startswith(f"Skipped: {POSTGRESQL_ONLY}") and not on_postgresql)
 
 
