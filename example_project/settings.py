@@ -5,6 +5,10 @@ Environment variables:
 - ``DATABASE_URL``: the database, as a URL (default: ``db.sqlite3`` at the top
   of the checkout). ``postgres://postgres@127.0.0.1:5432/test`` and
   ``mysql://root@127.0.0.1:3306/test`` (MariaDB, utf8mb4) work too.
+- ``DATABASE_REPLICA_URL``: a read replica of that database, as a URL (unset:
+  none). Reads then go to it and writes to ``DATABASE_URL``, and a user who has
+  just recorded a skip reads ``DATABASE_URL`` for a few seconds
+  (``skips.routers.PrimaryReplicaRouter``).
 - ``DJANGO_SECRET_KEY``: the secret key (sessions, CSRF, password reset links,
   the API's cursors). Required, but by ``manage.py demo``, which makes up a
   throwaway one for its own run (logins and cursors then last as long as it).
@@ -95,6 +99,15 @@ DATABASES = {
 if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
     DATABASES["default"]["TEST"] = {"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_unicode_ci"}
+if os.environ.get("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = {
+        **DATABASES["default"],
+        **dj_database_url.parse(os.environ["DATABASE_REPLICA_URL"], conn_max_age=60),
+        # Tests make no database on the replica: it replays the primary's.
+        "TEST": {"MIRROR": "default"},
+    }
+    DATABASE_ROUTERS = ["skips.routers.PrimaryReplicaRouter"]
+    SKIPS_REPLICA_DATABASES = ["replica"]
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
