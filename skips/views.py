@@ -18,6 +18,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, router, transaction
 from django.db.models import Model
+from django.utils import translation
 from django.utils.cache import add_never_cache_headers
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
@@ -99,8 +100,12 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
     def dispatch(self, request: Any, *args: Any, **kwargs: Any) -> Any:
         # The request's reads go to one database (skips.routers): one replica,
         # or the primary for a POST and for a user who wrote a moment ago.
-        with read_scope():
-            return super().dispatch(request, *args, **kwargs)
+        # Answers are in the reference's English whatever the request's
+        # language: clients compare error texts (LocaleMiddleware would say "de").
+        with read_scope(), translation.override("en"):
+            response = super().dispatch(request, *args, **kwargs)
+        response.headers.setdefault("Content-Language", "en")
+        return response
 
     def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
         # Before authentication: the CSRF check of a session would read the body.

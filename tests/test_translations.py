@@ -470,12 +470,6 @@ def api_errors(agent: Any, archived: Any, language: str | None) -> list[tuple[in
 
 
 @pytest.mark.django_db
-@pytest.mark.xfail(
-    strict=True,
-    reason="skips/views.py: SkipsAPIView does not yet answer in English whatever the "
-    "request's language (with LocaleMiddleware, Accept-Language: de gives German "
-    "descriptions, REST framework's own included). Remove this marker with the fix.",
-)
 @pytest.mark.parametrize("language", LANGUAGES)
 def test_api_errors_stay_english(language: str) -> None:
     agent = AgentFactory()
