@@ -46,6 +46,7 @@ from skips.conf import conf
 from skips.exceptions import InvalidPaginationParameter
 from skips.models import Skip, SkipTombstone
 from skips.pagination import EPOCH, int_param, single_param
+from skips.routers import read_primary
 from skips.schema import COMMON_ERRORS, ErrorSerializer
 from skips.serializers import format_timestamp
 from skips.throttling import SkipsRateThrottle
@@ -222,6 +223,12 @@ class IncrementalSkipExportView(SkipsAPIView):
     envelope = "skips"
     default_per_page = 1000
     max_per_page = 1000
+
+    def initial(self, request: Request, *args: Any, **kwargs: Any) -> None:
+        super().initial(request, *args, **kwargs)
+        # From the primary: the horizon covers transactions committing late
+        # there, not a replica's lag on top of them (skips.routers).
+        read_primary()
 
     def finalize_response(
         self, request: Request, response: Response, *args: Any, **kwargs: Any

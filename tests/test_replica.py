@@ -33,7 +33,13 @@ from skips.admin.changelist import SkipPaginator
 from skips.models import Skip
 from tests.admin_support import CHANGELIST, EXPORT, REPORT, bulk_skips, logged_in, staff
 from tests.conftest import REPLICA_ONLY, client_for
-from tests.factories import AgentFactory, CaseFactory, SkipFactory, SupervisorFactory
+from tests.factories import (
+    AgentFactory,
+    CaseFactory,
+    SkipFactory,
+    SupervisorFactory,
+    UserFactory,
+)
 
 pytestmark = [
     pytest.mark.skipif(
@@ -305,3 +311,21 @@ def test_staff_see_their_deletion_at_once_while_the_replica_lags() -> None:
         shown = [skip.pk for skip in client.get(CHANGELIST).context["cl"].result_list]
         assert gone not in shown
         assert sorted(shown) == sorted(skip.pk for skip in skips[1:])
+
+
+def test_the_incremental_export_reads_the_primary(settings: Any) -> None:
+    """Its horizon covers late commits on the primary, not a replica's lag on top."""
+    settings.SKIPS_EXPORT_HORIZON_SECONDS = 0
+    settings.SKIPS_EXPORT_THROTTLE_RATE = None
+    exporter = UserFactory(is_superuser=True, is_staff=True)
+    caught_up()
+    with replay_paused():
+        skip = SkipFactory().pk
+        with queries() as seen:
+            response = client_for(exporter).get(
+                "/api/v2/incremental/skips/cursor.json?start_time=0"
+            )
+        assert response.status_code == 200, response.content
+        assert skip in [item["id"] for item in response.json()["skips"]]
+    assert touching(seen["default"], "skips_skip")
+    assert not touching(seen["replica"], "skips_skip")
