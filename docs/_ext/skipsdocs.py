@@ -7,7 +7,7 @@
 - ``.. skips-settings::`` renders a table of every setting in
   ``skips.conf.DEFAULTS``: its default, the comment above it in
   ``skips/conf.py`` and the check ids that report a bad value of it.
-- ``.. skips-checks::`` renders every check id that ``skips/checks.py`` can
+- ``.. skips-checks::`` renders every check id that ``skips/checks/`` can
   report, in id order: its level, the settings it is about, its messages and
   hints as the code writes them, and the part of the check function's
   docstring about it.
@@ -38,7 +38,7 @@ from sphinx.util.nodes import nested_parse_with_titles
 
 ROOT = Path(__file__).resolve().parents[2]
 CONF = ROOT / "skips" / "conf.py"
-CHECKS = ROOT / "skips" / "checks.py"
+CHECKS = ROOT / "skips" / "checks"  # a package: one module per kind of setting
 
 CHECK_ID = re.compile(r"^skips\.([CEWID])(\d{3})$")
 CHECK_ID_AT_START = re.compile(r"^(skips\.[CEWID]\d{3}):\s*")
@@ -68,12 +68,12 @@ def setting_comments(path: Path = CONF) -> dict[str, str]:
     return comments
 
 
-# Reading skips/checks.py
+# Reading skips/checks/
 
 
 @dataclass
 class CheckId:
-    """What ``skips/checks.py`` says about one check id."""
+    """What ``skips/checks/`` says about one check id."""
 
     id: str
     functions: list[str] = field(default_factory=list)
@@ -152,14 +152,16 @@ def _docstring_notes(docstring: str | None) -> dict[str | None, list[str]]:
 
 
 def read_checks(path: Path = CHECKS) -> dict[str, CheckId]:
-    """Every check id the module can report, with its messages, hints and settings."""
-    tree = ast.parse(path.read_text())
+    """Every check id the package's modules can report, with messages, hints and settings."""
+    functions = [
+        node for module in sorted(path.glob("*.py")) for node in ast.parse(module.read_text()).body
+    ]
     found: dict[str, CheckId] = {}
 
     def get(check_id: str) -> CheckId:
         return found.setdefault(check_id, CheckId(check_id))
 
-    for function in tree.body:
+    for function in functions:
         if not isinstance(function, (ast.FunctionDef, ast.AsyncFunctionDef)):
             continue
         ids_here: list[str] = []
@@ -252,7 +254,8 @@ class SkipsDirective(SphinxDirective):
         else:
             self.state.nested_parse(content, self.content_offset, container)
         self.env.note_dependency(str(CONF))
-        self.env.note_dependency(str(CHECKS))
+        for module in sorted(CHECKS.glob("*.py")):
+            self.env.note_dependency(str(module))
         return list(container.children)
 
     with_titles = False
@@ -295,7 +298,7 @@ class SettingsTable(SkipsDirective):
 
 
 class ChecksList(SkipsDirective):
-    """One section per check id of ``skips/checks.py``, in id order.
+    """One section per check id of ``skips/checks/``, in id order.
 
     The directive's content adds notes to ids, one paragraph or more per id,
     each first paragraph starting with the id, as the check docstrings do::
@@ -314,7 +317,7 @@ class ChecksList(SkipsDirective):
         for check_id in extra:
             if check_id is None or check_id not in checks:
                 logger.warning(
-                    "skips-checks: a note names no check id of skips/checks.py: %r",
+                    "skips-checks: a note names no check id of skips/checks/: %r",
                     (extra[check_id] or [""])[0][:60],
                     location=self.get_location(),
                 )
