@@ -87,7 +87,7 @@ def test_the_allow_list_is_the_reference_keys_the_model_has(monkeypatch: Any) ->
         class Meta:
             app_label = "testapp"
 
-    monkeypatch.setattr("skips.serializers.get_ticket_model", lambda: Ticket)
+    monkeypatch.setattr("skips.serializers.tickets.get_ticket_model", lambda: Ticket)
     names = [field.attname for field in TicketSerializer.get_columns()]
     assert names == ["created_at", "requester_id", "status", "subject", "tags"]
     assert set(names) <= REFERENCE_TICKET_FIELDS
