@@ -74,28 +74,25 @@ OLDEST_DEPENDENCIES = (
     "drf-spectacular~=0.28.0",
 )
 NEWEST_DJANGO = "Django>=6,<7"
+#: What the suite installs: the tests of every driver's error codes need both
+#: drivers, whatever the database the session runs on.
+TEST_EXTRAS = "test,postgres,mysql"
 DATABASES = {
-    "sqlite": ("test", "sqlite:///:memory:"),
-    "postgresql": (
-        "test,postgres",
-        os.environ.get("SKIPS_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
-    ),
-    "mariadb": (
-        "test,mysql",
-        os.environ.get("SKIPS_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
-    ),
+    "sqlite": "sqlite:///:memory:",
+    "postgresql": os.environ.get("SKIPS_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test"),
+    "mariadb": os.environ.get("SKIPS_MARIADB_URL", "mysql://root@127.0.0.1:3306/test"),
 }
 #: The replica session: the primary of tests(postgresql) and its streaming
 #: replica ($SKIPS_POSTGRES_REPLICA_URL), with the settings that route reads to it.
 REPLICA_ENV = {
-    "DATABASE_URL": DATABASES["postgresql"][1],
+    "DATABASE_URL": DATABASES["postgresql"],
     "DATABASE_REPLICA_URL": os.environ.get(
         "SKIPS_POSTGRES_REPLICA_URL", "postgres://postgres@127.0.0.1:5433/test"
     ),
 }
 REPLICA_TESTS = ("--ds", "tests.settings_replica", "tests/test_replica.py")
 CORE_SUITE = ("-m", "not live")
-SQLITE_URL = DATABASES["sqlite"][1]
+SQLITE_URL = DATABASES["sqlite"]
 #: Third-party DeprecationWarnings the deprecations session lets through, each
 #: narrowed to the module that raises it. See ``deprecations`` below.
 THIRD_PARTY_DEPRECATIONS: tuple[str, ...] = ()
@@ -140,15 +137,15 @@ def tests(session: nox.Session, database: str) -> None:
         session.install("-e", ".[test,postgres]")
         session.run("pytest", *REPLICA_TESTS, *session.posargs, env=REPLICA_ENV)
         return
-    extras, url = DATABASES[database]
-    session.install("-e", f".[{extras}]")
+    url = DATABASES[database]
+    session.install("-e", f".[{TEST_EXTRAS}]")
     session.run("pytest", *session.posargs, env={"DATABASE_URL": url})
 
 
 @nox.session(python=OLDEST_PYTHON)
 def django_oldest(session: nox.Session) -> None:
     """Django 5.2.x with the oldest dependencies allowed, on the oldest Python."""
-    session.install("-e", ".[test,postgres,mysql]", *OLDEST_DEPENDENCIES)
+    session.install("-e", f".[{TEST_EXTRAS}]", *OLDEST_DEPENDENCIES)
     session.run("python", "-m", "pip", "list", "--format=freeze", silent=False)
     session.run("pytest", *CORE_SUITE, *session.posargs, env={"DATABASE_URL": SQLITE_URL})
 
@@ -156,7 +153,7 @@ def django_oldest(session: nox.Session) -> None:
 @nox.session(python=NEWEST_PYTHON)
 def django_newest(session: nox.Session) -> None:
     """The newest Django 6.x, on the newest Python."""
-    session.install("-e", ".[test,postgres,mysql]", NEWEST_DJANGO)
+    session.install("-e", f".[{TEST_EXTRAS}]", NEWEST_DJANGO)
     session.run("pytest", *CORE_SUITE, *session.posargs, env={"DATABASE_URL": SQLITE_URL})
 
 
@@ -177,7 +174,7 @@ def deprecations(session: nox.Session) -> None:
     Only third-party warnings listed in THIRD_PARTY_DEPRECATIONS are let
     through, each for the one module that raises it.
     """
-    session.install("-e", ".[test,postgres,mysql]", NEWEST_DJANGO)
+    session.install("-e", f".[{TEST_EXTRAS}]", NEWEST_DJANGO)
     filters = [arg for spec in THIRD_PARTY_DEPRECATIONS for arg in ("-W", spec)]
     session.run(
         "python",
@@ -288,7 +285,7 @@ def wheel(session: nox.Session) -> None:
 
     # The wheel with the test stack, then the wheel again over whatever version
     # of it a reused venv holds.
-    session.install(f"{wheel}[test,postgres,mysql]")
+    session.install(f"{wheel}[{TEST_EXTRAS}]")
     session.install("--force-reinstall", "--no-deps", str(wheel))
 
     suite = tmp / "suite"
