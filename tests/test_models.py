@@ -39,7 +39,9 @@ def test_deleting_a_user_with_skips_is_refused(agent: Any) -> None:
 
 def test_deleting_a_user_without_skips_works() -> None:
     user = AgentFactory()
+    pk = user.pk
     user.delete()
+    assert not type(user)._default_manager.filter(pk=pk).exists()
 
 
 def test_str_and_repr() -> None:
