@@ -24,27 +24,12 @@ from typing import Any
 import pytest
 
 from tests.live import Live
-from tests.test_browser import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS, Offline, go, log_in
+from tests.test_browser import ARTIFACTS, Offline, go, log_in
 
 pytestmark = pytest.mark.live
 
 LANGUAGE = "de"
 BROWSER_LOCALE = "de-DE"
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    sync_api = pytest.importorskip("playwright.sync_api")
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}: apt-get install chromium")
-    with sync_api.sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
-        )
-        try:
-            yield chromium
-        finally:
-            chromium.close()
 
 
 def content_language(live: Live, accept_language: str) -> str | None:
