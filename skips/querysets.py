@@ -124,7 +124,8 @@ class SkipQuerySet(models.QuerySet["Skip"]):
             return self
         # A subquery rather than a join: a rule over a many-valued relation
         # (the ticket's groups) would repeat the skips it matched twice.
-        return self.filter(ticket__in=visible_tickets(user).values("pk"))
+        visible = get_ticket_model()._default_manager.filter(q)
+        return self.filter(ticket__in=visible.values("pk"))
 
     def not_archived(self) -> SkipQuerySet:
         """Leave out the skips of archived tickets (see ``SKIPS_ARCHIVED_TICKETS``)."""

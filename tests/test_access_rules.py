@@ -255,3 +255,23 @@ def test_a_rule_giving_anything_else_names_the_setting() -> None:
         pytest.raises(TypeError, match="SKIPS_TICKET_ACCESS returned list"),
     ):
         ticket_access_q(object())
+
+
+def test_the_rule_is_called_once_a_request(world: dict[str, Any], settings: Any) -> None:
+    calls: list[Any] = []
+
+    def counting_rule(user: Any) -> Q:
+        calls.append(user)
+        return my_groups_cases(user)
+
+    settings.SKIPS_TICKET_ACCESS = counting_rule
+    client = client_for(world["supervisor"])
+    assert client.get("/api/v2/skips?per_page=5").status_code == 200
+    assert len(calls) == 1
+    calls.clear()
+    visible = world["visible"].pk
+    assert (
+        client.post("/api/v2/skips", {"skip": {"ticket_id": visible}}, format="json").status_code
+        == 201
+    )
+    assert len(calls) == 1
