@@ -13,3 +13,10 @@ class SkipsConfig(AppConfig):
         from skips.tombstones import connect as record_tombstones
 
         record_tombstones()  # of every deleted skip, for the incremental export
+
+        from django.db.models.signals import post_migrate
+
+        from skips.rollups import install_after_migrate
+
+        # The counts of listed skips (PostgreSQL): triggers in line with the settings.
+        post_migrate.connect(install_after_migrate, sender=self, dispatch_uid="skips_rollups")

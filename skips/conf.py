@@ -75,6 +75,10 @@ DEFAULTS: dict[str, Any] = {
     # replicas): a client that records a skip and lists right away sees it.
     # 0 turns it off.
     "SKIPS_READ_YOUR_WRITES_SECONDS": 5,
+    # On PostgreSQL, keep each agent's count of listed skips current with
+    # triggers (installed by migrate), so that the offset count of a big list
+    # is one small read: see skips.rollups. False removes them at the next migrate.
+    "SKIPS_COUNT_ROLLUP": True,
 }
 
 
@@ -167,6 +171,10 @@ class Settings:
     @property
     def REPLICA_DATABASES(self) -> tuple[str, ...]:
         return tuple(self._get("SKIPS_REPLICA_DATABASES") or ())
+
+    @property
+    def COUNT_ROLLUP(self) -> bool:
+        return bool(self._get("SKIPS_COUNT_ROLLUP"))
 
     @property
     def READ_YOUR_WRITES_SECONDS(self) -> int:

@@ -19,7 +19,14 @@ REASON_MAX_LENGTH = 1024
 #: The largest id the API takes or gives (a signed 64-bit integer, as the reference's).
 MAX_ID = 2**63 - 1
 
-__all__ = ["MAX_ID", "REASON_MAX_LENGTH", "Skip", "SkipTombstone", "get_ticket_model"]
+__all__ = [
+    "MAX_ID",
+    "REASON_MAX_LENGTH",
+    "Skip",
+    "SkipCount",
+    "SkipTombstone",
+    "get_ticket_model",
+]
 
 
 class Skip(models.Model):
@@ -106,3 +113,19 @@ class SkipTombstone(models.Model):
 
     def __str__(self) -> str:
         return f"Skip #{self.pk} of ticket #{self.ticket_id}, deleted"
+
+
+class SkipCount(models.Model):
+    """How many listed skips (of tickets not archived) an agent has: kept current
+    by triggers on PostgreSQL (see :mod:`skips.rollups`), unused elsewhere."""
+
+    user_id = models.BigIntegerField(_("agent id"), primary_key=True)
+    n = models.BigIntegerField(_("skips"), default=0)
+
+    class Meta:
+        verbose_name = _("skip count")
+        verbose_name_plural = _("skip counts")
+        default_permissions = ()
+
+    def __str__(self) -> str:
+        return f"{self.n} skips of user #{self.user_id}"

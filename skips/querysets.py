@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal
 
 from django.db import models
@@ -95,12 +96,85 @@ def _prefix_lookup(lookup: str | Prefetch[Any], prefix: str) -> str | Prefetch[A
     return f"{prefix}__{lookup}"
 
 
+@dataclass(frozen=True)
+class CountScope:
+    """Which maintained count (:mod:`skips.rollups`) answers ``count()``: the
+    listed skips of one agent, or of everyone (``user_id`` None)."""
+
+    user_id: Any | None = None
+    not_archived: bool = False
+
+
 class SkipQuerySet(models.QuerySet["Skip"]):
     """Skips, narrowed with verbs: ``Skip.objects.visible_to(user).for_ticket(t)``."""
 
+    #: Set by the verbs when the skips are exactly those a maintained count
+    #: counts; kept by ordering and loading, dropped by any other narrowing.
+    _count_scope: CountScope | None = None
+
+    def _clone(self) -> Any:
+        clone = super()._clone()  # type: ignore[misc]
+        clone._count_scope = self._count_scope
+        return clone
+
+    def _scoped(self, scope: CountScope | None) -> SkipQuerySet:
+        self._count_scope = scope
+        return self
+
+    def _filter_or_exclude(self, negate: bool, args: Any, kwargs: Any) -> Any:
+        narrowed = super()._filter_or_exclude(negate, args, kwargs)  # type: ignore[misc]
+        return narrowed._scoped(None)
+
+    def complex_filter(self, filter_obj: Any) -> Any:
+        narrowed: Any = super().complex_filter(filter_obj)
+        return narrowed._scoped(None)
+
+    def annotate(self, *args: Any, **kwargs: Any) -> Any:
+        changed: Any = super().annotate(*args, **kwargs)
+        return changed._scoped(None)
+
+    def alias(self, *args: Any, **kwargs: Any) -> Any:
+        changed: Any = super().alias(*args, **kwargs)
+        return changed._scoped(None)
+
+    def distinct(self, *field_names: Any) -> Any:
+        changed: Any = super().distinct(*field_names)
+        return changed._scoped(None)
+
+    def extra(self, *args: Any, **kwargs: Any) -> Any:
+        changed: Any = super().extra(*args, **kwargs)
+        return changed._scoped(None)
+
+    def _combinator_query(self, *args: Any, **kwargs: Any) -> Any:
+        combined = super()._combinator_query(*args, **kwargs)  # type: ignore[misc]
+        return combined._scoped(None)
+
+    def count(self) -> int:
+        """The number of skips; from the maintained counts when they answer exactly
+        this question (PostgreSQL, see :mod:`skips.rollups`), else ``COUNT(*)``."""
+        scope = self._count_scope
+        if (
+            scope is not None
+            and scope.not_archived
+            and self._result_cache is None
+            and not self.query.is_sliced
+            and not self.query.is_empty()
+        ):
+            from skips.rollups import rollup_count
+
+            counted = rollup_count(self.db, scope.user_id)
+            if counted is not None:
+                return counted
+        return super().count()
+
     def for_user(self, user: Any) -> SkipQuerySet:
         """Skips recorded by ``user`` (a user or a primary key)."""
-        return self.filter(user=user)
+        scope = self._count_scope
+        narrowed = self.filter(user=user)
+        pk = getattr(user, "pk", user)
+        if scope is not None and scope.user_id in (None, pk):
+            narrowed._count_scope = CountScope(pk, scope.not_archived)
+        return narrowed
 
     def for_ticket(self, ticket: Any) -> SkipQuerySet:
         """Skips of ``ticket`` (a ticket or a primary key)."""
@@ -111,11 +185,21 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         and only of the tickets they may see (``SKIPS_TICKET_ACCESS``)."""
         if not user or not user.is_active:
             return self.none()
+        # Every skip, or every skip of the user: what the maintained counts
+        # count, unless something narrowed the skips before.
+        unrestricted = not self.query.where and ticket_access_q(user) is None
         if user.has_perm("skips.view_skip"):
+            if unrestricted:
+                return self._scoped_copy(CountScope())
             return self.of_tickets_visible_to(user)
         if user.has_perm("skips.add_skip"):
+            if unrestricted:
+                return self._scoped_copy(CountScope()).for_user(user)
             return self.for_user(user).of_tickets_visible_to(user)
         return self.none()
+
+    def _scoped_copy(self, scope: CountScope) -> SkipQuerySet:
+        return self.all()._scoped(scope)
 
     def of_tickets_visible_to(self, user: Any) -> SkipQuerySet:
         """Only the skips of tickets ``user`` may see (``SKIPS_TICKET_ACCESS``)."""
@@ -130,7 +214,11 @@ class SkipQuerySet(models.QuerySet["Skip"]):
     def not_archived(self) -> SkipQuerySet:
         """Leave out the skips of archived tickets (see ``SKIPS_ARCHIVED_TICKETS``)."""
         q = archived_q()
-        return self if q is None else self.exclude(through_ticket(q))
+        scope = self._count_scope
+        skips = self.all() if q is None else self.exclude(through_ticket(q))
+        if scope is not None:
+            skips._count_scope = CountScope(scope.user_id, not_archived=True)
+        return skips
 
     def in_order(self, sort_order: SortOrder = "asc") -> SkipQuerySet:
         """Order by ``created_at`` then ``id``, ascending or descending."""
