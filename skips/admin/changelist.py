@@ -102,7 +102,9 @@ class SkipPaginator(Paginator):  # type: ignore[type-arg]  # not generic at run 
                 self.count_kind = ESTIMATED
                 return estimate
             return queryset.count()
-        capped = queryset.order_by().values("pk")[: self.count_cap + 1].count()
+        # In the list's own order: an index range that stops at the cap (a
+        # plan without an order may scan the table until it has enough rows).
+        capped = queryset.values("pk")[: self.count_cap + 1].count()
         if capped > self.count_cap:
             self.count_kind = CAPPED
         return capped
