@@ -88,14 +88,14 @@ def find_targets() -> Targets:
     from skips.models import Skip
 
     listed = Skip.objects.filter(ticket__is_archived=False)
-    top = listed.values("ticket_id").annotate(n=Count("id")).order_by("-n")
-    ticket_id, ticket_skips = top.values_list("ticket_id", "n")[0]
-    top = listed.values("user_id").annotate(n=Count("id")).order_by("-n")
-    user_id, user_skips = top.values_list("user_id", "n")[0]
-    user = get_user_model()._default_manager.get(pk=user_id)
+    by_ticket = listed.values("ticket_id").annotate(n=Count("id")).order_by("-n")
+    ticket_id, ticket_skips = by_ticket.values_list("ticket_id", "n")[0]
+    by_user = listed.values("user_id").annotate(n=Count("id")).order_by("-n")
+    user_id, user_skips = by_user.values_list("user_id", "n")[0]
+    user: Any = get_user_model()._default_manager.get(pk=user_id)
     name = " ".join(part for part in (user.first_name, user.last_name) if part)
     post_ticket = (
-        Ticket.objects.filter(is_archived=False, external_id__startswith=PREFIX)
+        Ticket._default_manager.filter(is_archived=False, external_id__startswith=PREFIX)
         .order_by("-pk")
         .values_list("pk", flat=True)
         .first()
@@ -175,7 +175,7 @@ def build_requests(targets: Targets, supervisor: Any) -> list[Request]:
 
     changelist = reverse("admin:skips_skip_changelist")
     week = targets.last_day - datetime.timedelta(days=6)
-    admin_pages = {
+    admin_pages: dict[str, tuple[str, dict[str, Any]]] = {
         "changelist": ("changelist", {}),
         "filter-date": (
             f"date {week} to {targets.last_day}",
@@ -235,7 +235,7 @@ class Caller:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
-        users = get_user_model()._default_manager
+        users: Any = get_user_model()._default_manager
         self.supervisor = users.get(username=SUPERVISOR)
         self.api = Client(HTTP_AUTHORIZATION=basic_auth(SUPERVISOR))
         self.admin = Client()
@@ -248,6 +248,7 @@ class Caller:
     def send(self, request: Request, whole: bool = True) -> Any:
         """The response; a streamed one is read whole, or only its first chunk."""
         client = self.admin if request.path.startswith("/admin/") else self.api
+        response: Any
         if request.method == "POST":
             response = client.post(request.path, request.body, content_type="application/json")
             if response.status_code == 201:
