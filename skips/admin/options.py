@@ -28,7 +28,7 @@ from django.utils.translation import gettext_lazy as _
 from skips.admin.changelist import DATE_PARTS, ExportChangeList, SkipChangeList, SkipPaginator
 from skips.admin.display import SkipDisplayMixin
 from skips.admin.erasure import anonymise_skips, delete_skips_erasure
-from skips.admin.export import CHUNK_SIZE, csv_response, csv_rows, skip_columns
+from skips.admin.export import CHUNK_SIZE, copy_csv_rows, csv_response, csv_rows, skip_columns
 from skips.admin.filters import (
     AgentFilter,
     ArchivedFilter,
@@ -96,6 +96,10 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
     #: (an agent's reason could otherwise run in a supervisor's spreadsheet).
     #: Set it to False for the API's values exactly.
     export_guard_formulas = True
+    #: On PostgreSQL (psycopg 3), let PostgreSQL write the CSV with ``COPY (...)
+    #: TO STDOUT``: the same bytes as Python's writer, several times faster. Set
+    #: it to False for Python's writer everywhere.
+    export_with_copy = True
     #: Days in the report when none are chosen, and at most.
     report_days = 30
     report_max_days = 366
@@ -284,15 +288,15 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
 
     def csv_export_response(self, queryset: QuerySet[Skip]) -> HttpResponseBase:
         columns = skip_columns(self.get_ticket_title_field())
-        lines = csv_rows(
-            # The rows are read as the response streams, after the view: on the
-            # database the view would read (its replica, or the primary).
-            queryset.using(queryset.db),
-            columns,
-            chunk_size=self.export_chunk_size,
-            guard_formulas=self.export_guard_formulas,
-        )
-        return csv_response(lines)
+        # The rows are read as the response streams, after the view: on the
+        # database the view would read (its replica, or the primary).
+        queryset = queryset.using(queryset.db)
+        size, guard = self.export_chunk_size, self.export_guard_formulas
+        if self.export_with_copy:  # None where PostgreSQL cannot write the same bytes
+            copied = copy_csv_rows(queryset, columns, chunk_size=size, guard_formulas=guard)
+            if copied is not None:
+                return csv_response(copied)
+        return csv_response(csv_rows(queryset, columns, chunk_size=size, guard_formulas=guard))
 
     @admin.action(description=_("Export the selected skips as CSV"), permissions=["view"])
     def export_csv(self, request: HttpRequest, queryset: QuerySet[Skip]) -> HttpResponseBase:
