@@ -33,8 +33,10 @@ plan's total cost and, with ``--analyze``, PostgreSQL's execution time.
 ``--only`` takes request names or shell patterns (``api-*``, ``admin-filter-*``;
 the names are those of ``python -m benchmarks.scale_table``).
 
-Exit status 1 if any statement is flagged other than ``inherent`` ones (with
-``--strict``, inherent ones too); 0 otherwise. The skips that ``POST`` made
+A request answered with an error is a flagged line of its own (statement 0),
+and the statements it ran are explained as well. Exit status 1 if any
+statement is flagged other than ``inherent`` ones (with ``--strict``, inherent
+ones too); 0 otherwise. The skips that ``POST`` made
 and the superuser are deleted at the end.
 """
 
@@ -177,9 +179,15 @@ def audit(request: Any, caller: Any, rows: float, analyze: bool, text: bool) -> 
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
+    failure = ""
     with CaptureQueriesContext(connection) as captured:
-        caller.send(request, whole=False)
+        try:
+            caller.send(request, whole=False)
+        except SystemExit as e:  # an answer other than 200/201: its statements still count
+            failure = str(e)[:300]
     statements = []
+    if failure:
+        statements.append(Statement(request.name, 0, "", "(request failed)", [failure]))
     for number, query in enumerate(captured.captured_queries, 1):
         sql = query["sql"] or ""
         match = DECLARE.match(sql)
