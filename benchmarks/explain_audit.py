@@ -11,7 +11,9 @@ ran on the default connection (``CaptureQueriesContext``: the exact SQL with
 its parameters), and runs ``EXPLAIN (FORMAT JSON)`` of each ``SELECT`` that
 reads ``skips_skip`` (``--analyze``: ``EXPLAIN (ANALYZE, BUFFERS, FORMAT
 JSON)``, which runs the statement: the export of everything reads the whole
-table). PostgreSQL only.
+table). A server-side cursor is explained as declared (PostgreSQL plans it
+for its first rows); a ``COPY (SELECT ...) TO STDOUT`` by its ``SELECT``.
+PostgreSQL only.
 
 Flags:
 
@@ -56,6 +58,7 @@ from benchmarks.depth_probe import _pg_flags, _pg_nodes, _pg_summary
 TABLE = "skips_skip"
 TOUCHES = re.compile(rf'\b(?:FROM|JOIN)\s+"?{TABLE}"?(?:\s|$|\))', re.IGNORECASE)
 COUNT = re.compile(r"\s*SELECT\s+COUNT\(", re.IGNORECASE)
+COPY = re.compile(r"\s*COPY\s*\((\s*SELECT\b.*)\)\s*TO\s+STDOUT\b", re.IGNORECASE | re.DOTALL)
 #: A server-side cursor (``QuerySet.iterator()`` on PostgreSQL): explained as it is,
 #: since PostgreSQL plans a cursor for its first rows (``cursor_tuple_fraction``).
 DECLARE = re.compile(r"\s*DECLARE\s+(\S+)\s.*?\bFOR\s+(?=SELECT\b)", re.IGNORECASE | re.DOTALL)
@@ -174,6 +177,21 @@ def table_rows() -> float:
         return float(cursor.fetchone()[0])
 
 
+def explainable(sql: str) -> str | None:
+    """The statement to EXPLAIN for ``sql``, or None when it is not a query.
+
+    A ``SELECT``; a server-side cursor's ``DECLARE ... FOR SELECT`` as it is;
+    the ``SELECT`` inside a ``COPY (SELECT ...) TO STDOUT`` (the CSV export),
+    which EXPLAIN does not take.
+    """
+    copy = COPY.match(sql)
+    if copy:
+        return copy.group(1)
+    declare = DECLARE.match(sql)
+    select = sql[declare.end() :] if declare else sql
+    return sql if select.lstrip().upper().startswith("SELECT") else None
+
+
 def audit(request: Any, caller: Any, rows: float, analyze: bool, text: bool) -> list[Statement]:
     """Send ``request`` once and explain its statements on the skips table."""
     from django.db import connection
@@ -190,16 +208,15 @@ def audit(request: Any, caller: Any, rows: float, analyze: bool, text: bool) -> 
         statements.append(Statement(request.name, 0, "", "(request failed)", [failure]))
     for number, query in enumerate(captured.captured_queries, 1):
         sql = query["sql"] or ""
-        match = DECLARE.match(sql)
-        select = sql[match.end() :] if match else sql
-        if not select.lstrip().upper().startswith("SELECT") or not TOUCHES.search(sql):
+        explained = explainable(sql)
+        if explained is None or not TOUCHES.search(explained):
             continue
-        statement = Statement(request.name, number, sql)
+        statement = Statement(request.name, number, explained)
         explain(statement, rows, analyze, text)
         if statement.flags:
             if request.inherent:
                 statement.inherent = request.inherent
-            elif COUNT.match(select) and request.name == "api-skips-offset":
+            elif COUNT.match(explained) and request.name == "api-skips-offset":
                 statement.inherent = "counts every listed skip"
         statements.append(statement)
     return statements
