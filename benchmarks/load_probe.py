@@ -9,12 +9,24 @@ worker) serving the benchmark project, and drives it from another process:
 script that sends the supervisor's API token and the ``POST`` body, or else a
 bounded Python client (a fixed number of requests from a few threads).
 
-For ``GET skips.json?per_page=100`` and ``POST skips`` it measures the shipped
-app and the REST framework baseline (``--impls`` adds the floor), alternating
-their order from round to round. Every run is bounded in time (``--duration``)
-or in requests (``--requests``), and must end with no error: a socket error, a
-timeout or an unexpected status fails the probe. The skips that the ``POST``
-runs created are deleted at the end, and the server is stopped.
+For ``GET skips.json?per_page=100``, ``GET skips.json?page[size]=100`` and
+``POST skips`` it measures the shipped app and the REST framework baseline
+(``--impls`` adds the floor), alternating their order from round to round.
+Every run is bounded in time (``--duration``) or in requests (``--requests``),
+with a fixed number of connections, and must end with no error: a socket error,
+a timeout or any other status than the expected 200 or 201 fails the probe.
+The ``POST`` requests skip the data set's latest unarchived tickets in turn; the
+skips they created are deleted at the end, and the server is stopped.
+
+``--pool`` serves through Django's PostgreSQL connection pool
+(``BENCH_DB_POOL=1``, see :mod:`benchmarks.settings`; one connection per server
+thread). ``--databases skips_10k skips_10m`` compares data sets: the database
+name of ``DATABASE_URL`` is replaced by each in turn, one gunicorn at a time, in
+alternating order from round to round, and the table gives each database's
+requests per second against the first one's (medians of the rounds)::
+
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/skips_10k \\
+        python -m benchmarks.load_probe --pool --databases skips_10k skips_10m --rounds 5
 """
 
 from __future__ import annotations
@@ -25,16 +37,19 @@ import json
 import os
 import shutil
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import (
     IMPLEMENTATIONS,
@@ -49,6 +64,8 @@ from benchmarks.common import (
 HOST = "127.0.0.1"
 ROOT = Path(__file__).resolve().parent.parent
 POST_REASON = "Load probe: not my queue"
+#: The POST requests skip this many of the latest unarchived tickets, in turn.
+POST_TICKETS = 50
 
 
 @dataclass
@@ -57,7 +74,7 @@ class Scenario:
     label: str
     method: str
     path: str
-    body: bytes | None
+    bodies: list[bytes] | None
     status: int
 
 
@@ -65,6 +82,7 @@ class Scenario:
 class Outcome:
     scenario: Scenario
     impl: str
+    database: str
     requests: int
     seconds: float
     p50_ms: float
@@ -87,14 +105,22 @@ def free_port() -> int:
 class Server:
     """gunicorn serving ``benchmarks.wsgi`` on loopback, for the length of a ``with``."""
 
-    def __init__(self, workers: int, threads: int) -> None:
+    def __init__(
+        self,
+        workers: int,
+        threads: int,
+        env: Mapping[str, str] | None = None,
+        log: Any = None,
+    ) -> None:
         self.port = free_port()
         self.workers = workers
         self.threads = threads
+        self.env = dict(env or {})
+        self.log = log
         self.process: subprocess.Popen[bytes] | None = None
 
     def __enter__(self) -> Server:
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
+        env = {**os.environ, "DJANGO_SETTINGS_MODULE": "benchmarks.settings", **self.env}
         command = [
             sys.executable,
             "-m",
@@ -107,7 +133,7 @@ class Server:
             "--log-level=warning",
             "--timeout=60",
         ]
-        self.process = subprocess.Popen(command, cwd=ROOT, env=env)
+        self.process = subprocess.Popen(command, cwd=ROOT, env=env, stderr=self.log)
         self.wait_ready()
         return self
 
@@ -125,6 +151,9 @@ class Server:
                 with urllib.request.urlopen(request, timeout=5) as response:
                     if response.status == 200:
                         return
+            except urllib.error.HTTPError as e:
+                # The server is up and answers an error: waiting will not mend it.
+                raise SystemExit(f"gunicorn answered {e.code}: {e.read()[:500]!r}") from e
             except (urllib.error.URLError, ConnectionError):
                 time.sleep(0.3)
         raise SystemExit("gunicorn did not answer in time")
@@ -145,13 +174,42 @@ WRK_SCRIPT = """
 wrk.method = "{method}"
 wrk.headers["Authorization"] = "{authorization}"
 {body}
+-- wrk counts only statuses over 399 as errors: count any but the expected one.
+unexpected = 0
+response = function(status, headers, body)
+  if status ~= {status} then
+    unexpected = unexpected + 1
+  end
+end
+
+-- done() runs in wrk's main Lua state: read each thread's count.
+local threads = {{}}
+setup = function(thread)
+  table.insert(threads, thread)
+end
+
 done = function(summary, latency, requests)
   local e = summary.errors
+  local other = 0
+  for _, thread in ipairs(threads) do
+    other = other + thread:get("unexpected")
+  end
   io.write(string.format(
     'RESULT {{"requests":%.0f,"duration_us":%.0f,"connect":%.0f,"read":%.0f,' ..
     '"write":%.0f,"status":%.0f,"timeout":%.0f,"p50_us":%.0f,"p99_us":%.0f}}\\n',
-    summary.requests, summary.duration, e.connect, e.read, e.write, e.status, e.timeout,
+    summary.requests, summary.duration, e.connect, e.read, e.write, other, e.timeout,
     latency:percentile(50), latency:percentile(99)))
+end
+"""
+
+#: The bodies sent in turn, one a request (wrk's ``request`` hook).
+WRK_BODIES = """
+wrk.headers["Content-Type"] = "application/json"
+local bodies = {{{bodies}}}
+local turn = 0
+request = function()
+  turn = turn % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[turn])
 end
 """
 
@@ -164,13 +222,15 @@ def run_wrk(
     url: str, scenario: Scenario, seconds: float, connections: int, threads: int
 ) -> tuple[int, float, float, float, int, str]:
     body = ""
-    if scenario.body is not None:
-        body = (
-            f'wrk.body = "{lua_string(scenario.body.decode())}"\n'
-            'wrk.headers["Content-Type"] = "application/json"'
+    if scenario.bodies is not None:
+        body = WRK_BODIES.format(
+            bodies=", ".join(f'"{lua_string(b.decode())}"' for b in scenario.bodies)
         )
     script = WRK_SCRIPT.format(
-        method=scenario.method, authorization=basic_auth(SUPERVISOR), body=body
+        method=scenario.method,
+        authorization=basic_auth(SUPERVISOR),
+        body=body,
+        status=scenario.status,
     )
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
         handle.write(script)
@@ -213,7 +273,7 @@ def run_python_client(
 ) -> tuple[int, float, float, float, int, str]:
     """``requests`` requests from ``connections`` threads, each on a kept-alive connection."""
     headers = {"Authorization": basic_auth(SUPERVISOR)}
-    if scenario.body is not None:
+    if scenario.bodies is not None:
         headers["Content-Type"] = "application/json"
     latencies: list[float] = []
     errors: list[str] = []
@@ -222,14 +282,17 @@ def run_python_client(
         requests // connections + (i < requests % connections) for i in range(connections)
     ]
 
-    def work(count: int) -> None:
+    def work(number: int, count: int) -> None:
         connection = http.client.HTTPConnection(HOST, port, timeout=10)
         mine: list[float] = []
         try:
-            for _ in range(count):
+            for i in range(count):
+                body = None
+                if scenario.bodies is not None:
+                    body = scenario.bodies[(number + i * connections) % len(scenario.bodies)]
                 started = time.perf_counter()
                 try:
-                    connection.request(scenario.method, path, body=scenario.body, headers=headers)
+                    connection.request(scenario.method, path, body=body, headers=headers)
                     response = connection.getresponse()
                     response.read()
                     if response.status != scenario.status:
@@ -246,7 +309,9 @@ def run_python_client(
             with lock:
                 latencies.extend(mine)
 
-    threads = [threading.Thread(target=work, args=(n,)) for n in per_thread if n]
+    threads = [
+        threading.Thread(target=work, args=(number, n)) for number, n in enumerate(per_thread) if n
+    ]
     started = time.perf_counter()
     for thread in threads:
         thread.start()
@@ -264,54 +329,111 @@ def run_python_client(
     )
 
 
+# The databases
+
+
+def database_url(name: str | None) -> str:
+    """``DATABASE_URL`` with its database name replaced by ``name`` (None: as it is)."""
+    url = os.environ.get("DATABASE_URL", "")
+    if name is None:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    if not parts.scheme.startswith("postgres"):
+        raise SystemExit("--databases needs DATABASE_URL=postgres://... (a PostgreSQL server)")
+    return urllib.parse.urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def database_alias(name: str | None) -> str:
+    """The alias through which this process reads database ``name`` (None: the default)."""
+    from django.db import connections
+
+    if name is None:
+        return "default"
+    alias = f"bench_{name}"
+    if alias not in connections.settings:
+        connections.settings[alias] = {**connections.settings["default"], "NAME": name}
+    return alias
+
+
 # The probe
 
 
-def scenarios() -> list[Scenario]:
+def scenarios(alias: str = "default") -> list[Scenario]:
     from example_project.helpdesk.models import Ticket
 
-    ticket_id = (
-        Ticket.objects.filter(is_archived=False, external_id__startswith=PREFIX)
+    ticket_ids = list(
+        Ticket.objects.using(alias)
+        .filter(is_archived=False, external_id__startswith=PREFIX)
         .order_by("-pk")
-        .values_list("pk", flat=True)
-        .first()
+        .values_list("pk", flat=True)[:POST_TICKETS]
     )
-    if ticket_id is None:
+    if not ticket_ids:
         raise SystemExit("No data set: run python -m benchmarks.build_dataset first")
-    body = json.dumps({"skip": {"ticket_id": ticket_id, "reason": POST_REASON}}).encode()
+    bodies = [
+        json.dumps({"skip": {"ticket_id": ticket_id, "reason": POST_REASON}}).encode()
+        for ticket_id in ticket_ids
+    ]
     return [
         Scenario(
             "list", "GET skips.json?per_page=100", "GET", "skips.json?per_page=100", None, 200
         ),
-        Scenario("create", "POST skips", "POST", "skips.json", body, 201),
+        Scenario(
+            "cursor",
+            "GET skips.json?page[size]=100",
+            "GET",
+            "skips.json?page%5Bsize%5D=100",
+            None,
+            200,
+        ),
+        Scenario("create", "POST skips", "POST", "skips.json", bodies, 201),
     ]
+
+
+SCENARIO_ORDER = ("list", "cursor", "create")
 
 
 def table(outcomes: Sequence[Outcome]) -> str:
+    databases = list(dict.fromkeys(o.database for o in outcomes))
+    by_database = len(databases) > 1
     lines = [
-        "| request | impl | requests | req/s | p50 ms* | p99 ms* | errors | shipped/DRF req/s |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| request | impl | database | requests | req/s | p50 ms | p99 ms | errors | ratio |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     keys = sorted(
-        {(o.scenario.key, o.impl) for o in outcomes},
-        key=lambda k: (k[0] != "list", IMPLEMENTATIONS.index(k[1])),
+        {(o.scenario.key, o.impl, o.database) for o in outcomes},
+        key=lambda k: (
+            SCENARIO_ORDER.index(k[0]),
+            IMPLEMENTATIONS.index(k[1]),
+            databases.index(k[2]),
+        ),
     )
-    for key, impl in keys:
-        runs = [o for o in outcomes if (o.scenario.key, o.impl) == (key, impl)]
-        total = sum(o.requests for o in runs)
-        seconds = sum(o.seconds for o in runs)
-        rps = total / seconds if seconds else 0.0
+
+    def median_rps(key: tuple[str, str, str]) -> float:
+        runs = [o for o in outcomes if (o.scenario.key, o.impl, o.database) == key]
+        return statistics.median(o.rps for o in runs) if runs else 0.0
+
+    for key in keys:
+        scenario, impl, database = key
+        runs = [o for o in outcomes if (o.scenario.key, o.impl, o.database) == key]
+        rps = median_rps(key)
         ratio = ""
-        if impl == "shipped":
-            drf = [o for o in outcomes if (o.scenario.key, o.impl) == (key, "drf")]
-            drf_rps = sum(o.requests for o in drf) / (sum(o.seconds for o in drf) or 1)
-            ratio = f"{rps / drf_rps:.2f}" if drf_rps else "n/a"
+        if by_database and database != databases[0]:
+            base = median_rps((scenario, impl, databases[0]))
+            ratio = f"{rps / base:.2f} of {databases[0]}" if base else "n/a"
+        elif not by_database and impl == "shipped" and any(o.impl == "drf" for o in outcomes):
+            drf = median_rps((scenario, "drf", database))
+            ratio = f"{rps / drf:.2f} of drf" if drf else "n/a"
         lines.append(
-            f"| {runs[0].scenario.label} | {impl} | {total:,} | {rps:.1f}"
-            f" | {max(o.p50_ms for o in runs):.1f} | {max(o.p99_ms for o in runs):.1f}"
+            f"| {runs[0].scenario.label} | {impl} | {database}"
+            f" | {sum(o.requests for o in runs):,} | {rps:.1f}"
+            f" | {statistics.median(o.p50_ms for o in runs):.1f}"
+            f" | {max(o.p99_ms for o in runs):.1f}"
             f" | {sum(o.errors for o in runs)} | {ratio} |"
         )
-    lines.append("\n\\* the worst of the rounds; requests and req/s are over all rounds.")
+    lines.append(
+        "\nreq/s and p50: medians of the rounds; p99: the worst round's; requests and"
+        " errors: all rounds; ratio: of the medians' req/s."
+    )
     return "\n".join(lines)
 
 
@@ -331,57 +453,107 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument(
         "--requests", type=int, default=2_000, help="requests per run of the Python client"
     )
-    parser.add_argument("--impls", nargs="+", choices=IMPLEMENTATIONS, default=["shipped", "drf"])
+    parser.add_argument("--impls", nargs="+", choices=IMPLEMENTATIONS, default=None)
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIO_ORDER,
+        default=list(SCENARIO_ORDER),
+        help="requests to run (default: all three)",
+    )
+    parser.add_argument(
+        "--pool", action="store_true", help="serve through Django's PostgreSQL connection pool"
+    )
+    parser.add_argument(
+        "--databases",
+        nargs="+",
+        metavar="NAME",
+        help="PostgreSQL databases to compare (names on the server of DATABASE_URL)",
+    )
     args = parser.parse_args(argv)
     client = args.client
     if client == "auto":
         client = "wrk" if shutil.which("wrk") else "python"
     if client == "wrk" and not shutil.which("wrk"):
         raise SystemExit("wrk is not installed (apt-get install wrk), or use --client python")
+    impls = args.impls or (["shipped"] if args.databases else ["shipped", "drf"])
+    databases: list[str | None] = list(args.databases or [None])
+    if args.pool and not database_url(databases[0]).startswith("postgres"):
+        raise SystemExit("--pool needs DATABASE_URL=postgres://... (Django pools psycopg only)")
 
     setup_django()
     from skips.models import Skip
 
-    before = Skip.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    aliases = {name: database_alias(name) for name in databases}
+    plans = {
+        name: [s for s in scenarios(aliases[name]) if s.key in args.only] for name in databases
+    }
+    before = {
+        name: Skip.objects.using(alias).order_by("-pk").values_list("pk", flat=True).first() or 0
+        for name, alias in aliases.items()
+    }
+    env = {"BENCH_DB_POOL": "1", "BENCH_DB_POOL_MAX_SIZE": str(args.threads)} if args.pool else {}
     outcomes: list[Outcome] = []
+    print(
+        f"# Load probe\n\ngunicorn {args.workers} workers x {args.threads} threads"
+        f" (gthread) on {HOST}, "
+        + ("Django's connection pool" if args.pool else "a persistent connection a thread")
+        + f"; {client}, {args.connections} connections;"
+        + (
+            f" {args.duration:.0f}s per run after {args.warmup:.0f}s of warm-up"
+            if client == "wrk"
+            else f" {args.requests:,} requests per run after"
+            f" {max(args.connections, args.requests // 10):,} of warm-up"
+        )
+        + f"; {args.rounds} rounds"
+        + (f"; databases {', '.join(args.databases)}, in turn" if args.databases else "")
+        + "\n",
+        flush=True,
+    )
     try:
-        with Server(args.workers, args.threads) as server:
-            print(
-                f"# Load probe\n\ngunicorn {args.workers} workers x {args.threads} threads"
-                f" (gthread) on {HOST}:{server.port}; {client},"
-                f" {args.connections} connections;"
-                + (
-                    f" {args.duration:.0f}s per run after {args.warmup:.0f}s of warm-up"
-                    if client == "wrk"
-                    else f" {args.requests:,} requests per run after"
-                    f" {max(args.connections, args.requests // 10):,} of warm-up"
-                )
-                + f"; {args.rounds} rounds\n",
-                flush=True,
-            )
-            for number in range(args.rounds):
-                impls = args.impls if number % 2 == 0 else args.impls[::-1]
-                for scenario in scenarios():
-                    for impl in impls:
-                        path = MOUNTS[impl] + scenario.path
-                        url = f"http://{HOST}:{server.port}{path}"
-                        if client == "wrk":
-                            run_wrk(url, scenario, args.warmup, args.connections, 1)
-                            result = run_wrk(url, scenario, args.duration, args.connections, 1)
-                        else:
-                            warm = max(args.connections, args.requests // 10)
-                            run_python_client(server.port, path, scenario, warm, args.connections)
-                            result = run_python_client(
-                                server.port, path, scenario, args.requests, args.connections
+        for number in range(args.rounds):
+            order = databases if number % 2 == 0 else databases[::-1]
+            for name in order:
+                label = name or "default"
+                with Server(
+                    args.workers, args.threads, {**env, "DATABASE_URL": database_url(name)}
+                ) as server:
+                    for scenario in plans[name]:
+                        for impl in impls if number % 2 == 0 else impls[::-1]:
+                            path = MOUNTS[impl] + scenario.path
+                            url = f"http://{HOST}:{server.port}{path}"
+                            if client == "wrk":
+                                run_wrk(url, scenario, args.warmup, args.connections, 1)
+                                result = run_wrk(url, scenario, args.duration, args.connections, 1)
+                            else:
+                                warm = max(args.connections, args.requests // 10)
+                                run_python_client(
+                                    server.port, path, scenario, warm, args.connections
+                                )
+                                result = run_python_client(
+                                    server.port, path, scenario, args.requests, args.connections
+                                )
+                            outcome = Outcome(scenario, impl, label, *result)
+                            outcomes.append(outcome)
+                            print(
+                                f"round {number + 1} {label} {impl} {scenario.label}:"
+                                f" {outcome.rps:.1f} req/s, p99 {outcome.p99_ms:.1f} ms,"
+                                f" {outcome.errors} errors",
+                                flush=True,
                             )
-                        outcomes.append(Outcome(scenario, impl, *result))
     finally:
-        created = Skip.objects.filter(pk__gt=before, reason=POST_REASON).delete()[0]
+        created = sum(
+            Skip.objects.using(alias).filter(pk__gt=before[name], reason=POST_REASON).delete()[0]
+            for name, alias in aliases.items()
+        )
+    print()
     print(table(outcomes))
     print(f"\n{created:,} skips created by the POST runs were deleted.")
     failed = [o for o in outcomes if o.errors]
     for outcome in failed:
-        print(f"ERRORS: {outcome.impl} {outcome.scenario.label}: {outcome.detail}")
+        print(
+            f"ERRORS: {outcome.database} {outcome.impl} {outcome.scenario.label}: {outcome.detail}"
+        )
     return 1 if failed else 0
 
 

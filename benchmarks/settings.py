@@ -6,6 +6,29 @@ that building a data set never touches the demo's database. Point it at a
 scratch PostgreSQL database for the headline figures::
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/skips_bench
+
+``BENCH_DB_POOL=1`` (PostgreSQL only) serves through Django's connection pool
+(psycopg's ``ConnectionPool``, ``pip install "psycopg[pool]"``) instead of one
+persistent connection per thread. Its options are the recipe a host would use,
+each one overridable by an environment variable:
+
+- ``BENCH_DB_POOL_MAX_SIZE`` (4): connections per process; one per thread of the
+  server (gunicorn ``--threads``) is enough, a request holds at most one;
+- ``BENCH_DB_POOL_TIMEOUT`` (3 seconds; psycopg's default is 30): how long a
+  request waits for a connection before the pool gives up (``PoolTimeout``, a
+  503 ``ServiceUnavailable``). While the database is down every request waits
+  this long, so it must be well under the server's worker timeout;
+- ``BENCH_DB_POOL_RECONNECT_TIMEOUT`` (5 seconds; psycopg's default is 300): how
+  long the pool keeps retrying a lost connection in the background, with a delay
+  that doubles from one second. Past it the pool stops retrying and connects
+  again on the next request's demand, so a short value also means a short time
+  to recover after a long outage;
+- ``BENCH_DB_POOL_CHECK`` (1): ``CONN_HEALTH_CHECKS``, with which Django gives the
+  pool ``check=ConnectionPool.check_connection``; each connection is checked as a
+  request takes it, so that a connection that died with the server is replaced
+  before a request uses it (without it, every pooled connection that outlived a
+  restart fails one request with a 503). Django sets the pool's ``check`` itself:
+  ``"check"`` in the ``"pool"`` options is an error (a keyword given twice).
 """
 
 import os
@@ -30,7 +53,20 @@ DATABASES = {
         conn_max_age=None,
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+if os.environ.get("BENCH_DB_POOL") == "1":
+    if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        raise RuntimeError("BENCH_DB_POOL=1 needs PostgreSQL (Django pools psycopg 3 only)")
+    # Django refuses a pool with persistent connections.
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = os.environ.get("BENCH_DB_POOL_CHECK", "1") == "1"
+    _pool_size = int(os.environ.get("BENCH_DB_POOL_MAX_SIZE", "4"))
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": _pool_size,
+        "max_size": _pool_size,
+        "timeout": float(os.environ.get("BENCH_DB_POOL_TIMEOUT", "3")),
+        "reconnect_timeout": float(os.environ.get("BENCH_DB_POOL_RECONNECT_TIMEOUT", "5")),
+    }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     DATABASES["default"].setdefault("OPTIONS", {})["charset"] = "utf8mb4"
 
 # The timed requests answer 4xx only on purpose; keep the console for results.
