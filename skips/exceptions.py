@@ -174,7 +174,7 @@ MYSQL_RETRYABLE = {
 SQLITE_RETRYABLE = {5, 6}  # SQLITE_BUSY, SQLITE_LOCKED
 
 
-DRIVERS = ("psycopg", "psycopg2", "MySQLdb", "pymysql", "sqlite3")
+DRIVERS = ("psycopg", "psycopg_pool", "psycopg2", "MySQLdb", "pymysql", "sqlite3")
 
 
 def driver_error(exc: BaseException) -> BaseException | None:
@@ -200,7 +200,9 @@ def database_unavailable(exc: BaseException) -> bool:
 
     Decided by the driver's own error code (:func:`driver_error`): PostgreSQL
     (psycopg 3 and 2) SQLSTATE class 08 and :data:`POSTGRESQL_RETRYABLE`, or a
-    client-side error with no SQLSTATE (libpq's lost connection); MySQL and
+    client-side error with no SQLSTATE (libpq's lost connection); any error of
+    Django's connection pool (``psycopg_pool``: no connection within the pool's
+    ``timeout``, too many requests waiting, the pool closed); MySQL and
     MariaDB (mysqlclient, PyMySQL) :data:`MYSQL_RETRYABLE`, or an
     ``InterfaceError`` (a closed connection); SQLite "database is locked".
     Anything else, a missing column included, is a fault of the server.
@@ -209,6 +211,10 @@ def database_unavailable(exc: BaseException) -> bool:
     if cause is None:
         return False
     driver = type(cause).__module__.partition(".")[0]
+    if driver == "psycopg_pool":
+        # PoolTimeout, TooManyRequests, PoolClosed: the request got no connection
+        # (the database is down, or every connection is busy), so it did nothing.
+        return True
     if driver in ("psycopg", "psycopg2"):
         code = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
         if code is None:
