@@ -1,0 +1,209 @@
+"""Querysets compiled to SQL once, run again with other values: for the lookups of
+every request (the API token's user, the user's permissions) and of every list
+page (the page's tickets and their collections).
+
+The ORM builds and compiles a queryset anew each time it runs it: a few hundred
+microseconds of Python for a query that the database answers in less. A
+:class:`CompiledQuery` does it once per database and per number of values, then
+only puts the values of each run in their places::
+
+    from skips.serializers import CompiledQuery
+
+    TAGS = CompiledQuery(
+        lambda ticket_ids: Ticket.tags.through.objects.filter(ticket_id__in=ticket_ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    )
+    rows = TAGS.rows(ticket_ids)  # what list(the queryset) gives
+
+``build`` must make the same query whatever the values are (not a different
+filter for one value than for two). The values are integers or strings; with
+anything else (a UUID, a date), or with a queryset that is neither a list of
+model instances nor ``values()`` / ``values_list()`` rows, each run goes
+through the ORM, with the same result.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.db import connections, router
+from django.db.models import QuerySet
+from django.db.models.query import (
+    FlatValuesListIterable,
+    ModelIterable,
+    ValuesIterable,
+    ValuesListIterable,
+)
+
+#: Stand-ins for the values when compiling: numbers and strings no caller passes.
+_INT_STAND_IN = -7_301_945_286_000
+_STR_STAND_IN = "\x00skips-compiled-{}\x00"
+#: Compiled queries kept per CompiledQuery, at most (one per database and count).
+MAX_PLANS = 256
+
+
+@dataclass(frozen=True)
+class _Plan:
+    sql: str
+    #: Each parameter: the index of the value it takes, or None and its constant.
+    params: tuple[tuple[int | None, Any], ...]
+    #: The selected columns (their database converters run on each row).
+    columns: tuple[Any, ...]
+    #: What a row becomes: "model", "dict", "tuple" or "flat".
+    shape: str
+    #: The model's field names (model rows) or the dict's keys (dict rows).
+    names: tuple[str, ...]
+    model: Any
+
+
+_ALL: weakref.WeakSet[CompiledQuery] = weakref.WeakSet()
+_UNKNOWN: Any = object()
+
+
+class CompiledQuery:
+    """``build(values)``, a queryset, compiled to SQL once per database and number of values."""
+
+    def __init__(self, build: Callable[[list[Any]], QuerySet[Any, Any]]) -> None:
+        self.build = build
+        #: By (database, number of values, type of value): the plan, or None (the ORM runs it).
+        self.plans: dict[tuple[str, int, type], _Plan | None] = {}
+        #: The queryset's model and the database it names itself (None: the router's).
+        self.target: tuple[Any, str | None] | None = None
+        _ALL.add(self)
+
+    def rows(self, values: Sequence[Any], using: str | None = None) -> list[Any]:
+        """What ``list(build(values))`` gives, read from ``using`` (by default where
+        the router sends the queryset's reads)."""
+        values = list(values)
+        kind = _kind(values)
+        if kind is None:
+            queryset = self.build(values)
+            return list(queryset if using is None else queryset.using(using))
+        if using is None:
+            if self.target is None:
+                queryset = self.build(values)
+                self.target = (queryset.model, getattr(queryset, "_db", None))
+            model, fixed = self.target
+            using = fixed or router.db_for_read(model)
+        key = (using, len(values), kind)
+        plan = self.plans.get(key, _UNKNOWN)
+        if plan is _UNKNOWN:
+            plan = _compile(self.build, len(values), kind, using)
+            if len(self.plans) < MAX_PLANS:
+                self.plans[key] = plan
+        if plan is None or plan is _UNKNOWN:
+            return list(self.build(values).using(using))
+        return _run(plan, values, using)
+
+
+def _kind(values: list[Any]) -> type | None:
+    """int or str when every value is one (not a bool), else None."""
+    if not values:
+        return None
+    kind = type(values[0])
+    if kind not in (int, str) or any(type(value) is not kind for value in values):
+        return None
+    return kind
+
+
+def _stand_ins(count: int, kind: type) -> list[Any]:
+    if kind is int:
+        return [_INT_STAND_IN - i for i in range(count)]
+    return [_STR_STAND_IN.format(i) for i in range(count)]
+
+
+def _compile(build: Callable[[list[Any]], Any], count: int, kind: type, using: str) -> _Plan | None:
+    """The plan of ``build`` for ``count`` values of type ``kind``; None if it has none."""
+    stand_ins = _stand_ins(count, kind)
+    try:
+        queryset = build(stand_ins).using(using)
+        iterable = queryset._iterable_class
+        compiler = queryset.query.get_compiler(using)
+        sql, params = compiler.as_sql()
+    except Exception:  # a stand-in the field refuses, an empty IN (): the ORM decides
+        return None
+    index = {value: i for i, value in enumerate(stand_ins)}
+    slots = tuple(
+        (index[param], None) if type(param) is kind and param in index else (None, param)
+        for param in params
+    )
+    if {i for i, _ in slots if i is not None} != set(range(count)):
+        return None  # a stand-in lost or changed on the way: not a plain parameter
+    columns = tuple(column for column, _, _ in compiler.select[: compiler.col_count])
+    if compiler.has_composite_fields(list(columns)) or queryset._prefetch_related_lookups:
+        return None
+    query = queryset.query
+    if iterable is ModelIterable:
+        info = compiler.klass_info
+        if (
+            not info
+            or info.get("related_klass_infos")
+            or compiler.annotation_col_map
+            or list(info["select_fields"]) != list(range(len(columns)))
+        ):
+            return None
+        names = tuple(column.target.attname for column in columns)
+        return _Plan(sql, slots, columns, "model", names, info["model"])
+    if iterable is ValuesIterable:
+        names = tuple(
+            query.selected
+            if query.selected
+            else (*query.extra_select, *query.values_select, *query.annotation_select)
+        )
+        return _Plan(sql, slots, columns, "dict", names, None)
+    if iterable is ValuesListIterable:
+        return _Plan(sql, slots, columns, "tuple", (), None)
+    if iterable is FlatValuesListIterable:
+        return _Plan(sql, slots, columns, "flat", (), None)
+    return None
+
+
+def _run(plan: _Plan, values: list[Any], using: str) -> list[Any]:
+    connection = connections[using]
+    params = [constant if i is None else values[i] for i, constant in plan.params]
+    with connection.cursor() as cursor:
+        cursor.execute(plan.sql, params)
+        rows: list[Any] = cursor.fetchall()
+    if not rows:
+        return rows
+    converters = []
+    for position, column in enumerate(plan.columns):
+        functions = [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]
+        if functions:
+            converters.append((position, functions, column))
+    if converters:
+        converted = []
+        for row in map(list, rows):
+            for position, functions, column in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, column, connection)
+                row[position] = value
+            converted.append(row)
+        rows = converted
+    if plan.shape == "model":
+        return [plan.model.from_db(using, plan.names, row) for row in rows]
+    if plan.shape == "dict":
+        names = plan.names
+        return [dict(zip(names, row, strict=True)) for row in rows]
+    if plan.shape == "flat":
+        return [row[0] for row in rows]
+    return [tuple(row) for row in rows] if converters else rows
+
+
+def _forget(**kwargs: Any) -> None:
+    # A setting may change a model (the user, the ticket), a database or a converter.
+    for query in list(_ALL):
+        query.plans.clear()
+        query.target = None
+
+
+setting_changed.connect(_forget)
