@@ -167,18 +167,37 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
             return Skip.objects.none()
         return self.get_base_queryset().in_order(self.get_sort_order())
 
+    def filter_queryset(self, queryset: Any) -> Any:
+        # The API's own filters, none of them in the query string: nothing to narrow
+        # (django-filter would build and validate an empty form to say so).
+        if (
+            self.filter_backends == (SkipFilterBackend,)
+            and getattr(self, "filterset_class", None) is SkipFilter
+            and not any(name in self.request.query_params for name in SkipFilter.base_filters)
+        ):
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def check_path_object(self) -> None:
+        """Raise ``NotFound`` unless what the path names (a ticket, an agent) is there.
+
+        A list looks it up only when its page is empty: a skip on the page is
+        proof enough. Here there is nothing to look up.
+        """
+
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer_class: Any = self.get_serializer_class()
         queryset = serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
         if page is None:  # pagination_class = None: the whole list, as REST framework does
+            rows = list(queryset)
+            if not rows:
+                self.check_path_object()
             return Response(
-                {
-                    "skips": serializer_class.render_page(
-                        list(queryset), self.get_serializer_context()
-                    )
-                }
+                {"skips": serializer_class.render_page(rows, self.get_serializer_context())}
             )
+        if not page:
+            self.check_path_object()
         data = serializer_class.render_page(page, self.get_serializer_context())
         return self.get_paginated_response(data)
 
@@ -266,7 +285,23 @@ class TicketSkipListView(SkipsAPIView):
 
     def get_base_queryset(self) -> SkipQuerySet:
         # Skips of an archived ticket are left out by not_archived().
-        return super().get_base_queryset().for_ticket(self.get_ticket())
+        if self.request.method == "POST" or type(self).get_ticket is not _GET_TICKET:
+            return super().get_base_queryset().for_ticket(self.get_ticket())
+        # A list: the ticket is looked up only if the page is empty
+        # (check_path_object). A skip listed is one of a ticket the user may see.
+        ticket_id = parse_id(self.kwargs["ticket_id"])
+        if ticket_id is None:
+            raise NotFound()
+        self.unchecked_ticket_id: int | None = ticket_id
+        return super().get_base_queryset().for_ticket(ticket_id)
+
+    def check_path_object(self) -> None:
+        ticket_id = getattr(self, "unchecked_ticket_id", None)
+        if (
+            ticket_id is not None
+            and not visible_tickets(self.request.user).filter(pk=ticket_id).exists()
+        ):
+            raise NotFound()
 
     def get_path_ticket(self) -> Model | None:
         return self.get_ticket()
@@ -298,4 +333,25 @@ class UserSkipListView(SkipsAPIView):
         return user
 
     def get_base_queryset(self) -> SkipQuerySet:
-        return super().get_base_queryset().for_user(self.get_user())
+        user_id = self.kwargs["user_id"]
+        if (
+            type(self).get_user is not _GET_USER
+            or user_id == "me"
+            or user_id == str(self.request.user.pk)
+        ):
+            return super().get_base_queryset().for_user(self.get_user())
+        # Another agent: looked up only if the page is empty (check_path_object).
+        pk = parse_id(user_id)
+        if pk is None:
+            raise NotFound()
+        self.unchecked_user_id: int | None = pk
+        return super().get_base_queryset().for_user(pk)
+
+    def check_path_object(self) -> None:
+        pk = getattr(self, "unchecked_user_id", None)
+        if pk is not None and not get_user_model()._default_manager.filter(pk=pk).exists():
+            raise NotFound()
+
+
+_GET_TICKET = TicketSkipListView.get_ticket
+_GET_USER = UserSkipListView.get_user
