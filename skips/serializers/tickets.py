@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from typing import Any, ClassVar, cast
 
+from django.core.signals import setting_changed
 from django.db import models
 from django.db.models import Prefetch
 from drf_spectacular.utils import extend_schema_field
@@ -18,6 +19,7 @@ from rest_framework import serializers
 from rest_framework.utils.field_mapping import ClassLookupDict
 
 from skips.models import get_ticket_model
+from skips.serializers.compiled import CompiledQuery
 from skips.serializers.fields import (
     TicketURLField,
     TimestampField,
@@ -121,16 +123,10 @@ class TicketSerializer(serializers.Serializer[models.Model]):
             tickets = list(ticket_queryset_for(cls).filter(pk__in=ticket_ids))
             data = cls(tickets, many=True, context=context).data  # type: ignore[arg-type]
             return {ticket.pk: item for ticket, item in zip(tickets, data, strict=True)}
-        columns = cls.get_columns()
-        timestamps = {f.attname for f in columns if isinstance(f, models.DateTimeField)}
-        names = sorted({"id", "url", *(f.attname for f in columns)})
+        attnames, timestamps, names = _column_plan(cls)
         prefix = ticket_url_prefix(context)
         rendered = {}
-        for row in (
-            get_ticket_model()
-            ._default_manager.filter(pk__in=ticket_ids)
-            .values("pk", *(f.attname for f in columns))
-        ):
+        for row in _rows_query(attnames).rows(list(ticket_ids)):
             pk = row.pop("pk")
             row.update(id=pk, url=f"{prefix}{pk}.json")
             for name in timestamps:
@@ -147,6 +143,43 @@ class TicketSerializer(serializers.Serializer[models.Model]):
             and cls.get_fields is TicketSerializer.get_fields
             and cls.to_representation is TicketSerializer.to_representation
         )
+
+
+#: By serializer class and ticket model: the columns ``render_many`` reads, those
+#: that are timestamps, and the keys of a ticket in order.
+_COLUMN_PLANS: dict[tuple[type, type], tuple[tuple[str, ...], frozenset[str], list[str]]] = {}
+#: By ticket model and columns: the query of a page's tickets, compiled once.
+_ROWS_QUERIES: dict[tuple[type, tuple[str, ...]], CompiledQuery] = {}
+
+
+def _column_plan(
+    serializer: type[TicketSerializer],
+) -> tuple[tuple[str, ...], frozenset[str], list[str]]:
+    key = (serializer, get_ticket_model())
+    plan = _COLUMN_PLANS.get(key)
+    if plan is None:
+        columns = serializer.get_columns()
+        attnames = tuple(f.attname for f in columns)
+        timestamps = frozenset(f.attname for f in columns if isinstance(f, models.DateTimeField))
+        plan = _COLUMN_PLANS[key] = (attnames, timestamps, sorted({"id", "url", *attnames}))
+    return plan
+
+
+def _rows_query(attnames: tuple[str, ...]) -> CompiledQuery:
+    model = get_ticket_model()
+    query = _ROWS_QUERIES.get((model, attnames))
+    if query is None:
+        query = _ROWS_QUERIES[model, attnames] = CompiledQuery(
+            lambda ids: model._default_manager.filter(pk__in=ids).values("pk", *attnames)
+        )
+    return query
+
+
+def _forget_plans(**kwargs: Any) -> None:
+    _COLUMN_PLANS.clear()
+
+
+setting_changed.connect(_forget_plans)
 
 
 def _column_field(column: Any, **kwargs: Any) -> serializers.Field[Any, Any, Any, Any]:
