@@ -16,7 +16,13 @@ from django.db.models import Prefetch, QuerySet
 from rest_framework import serializers
 
 from example_project.helpdesk.models import CustomFieldValue, SharingAgreement, Ticket
-from skips.serializers import TicketURLField, TimestampField, format_timestamp, ticket_url_prefix
+from skips.serializers import (
+    CompiledQuery,
+    TicketURLField,
+    TimestampField,
+    format_timestamp,
+    ticket_url_prefix,
+)
 
 
 def _only_pk(queryset: QuerySet) -> QuerySet:
@@ -165,31 +171,18 @@ class TicketSerializer(serializers.ModelSerializer):
 
     @classmethod
     def render_many(cls, ticket_ids: Collection[int], context: Any) -> dict[int, dict[str, Any]]:
-        """Each ticket's JSON by id, as ``.data`` gives it, from ``values()`` queries."""
-        rows = list(Ticket.objects.filter(pk__in=ticket_ids).order_by().values(*cls.COLUMNS))
+        """Each ticket's JSON by id, as ``.data`` gives it, from ``values()`` queries
+        compiled once (``skips.serializers.CompiledQuery``)."""
+        rows = _TICKETS.rows(list(ticket_ids))
         ids = [row["id"] for row in rows]
-        collaborators = _links("collaborators", ids)
-        followers = _links("followers", ids)
-        agreements = _links("sharing_agreements", ids)
-        tags: dict[int, list[str]] = defaultdict(list)
-        for ticket_id, name in (
-            Ticket.tags.through.objects.filter(ticket_id__in=ids)
-            .order_by("tag__name")
-            .values_list("ticket_id", "tag__name")
-        ):
-            tags[ticket_id].append(name)
+        collaborators = _grouped(_COLLABORATORS.rows(ids))
+        followers = _grouped(_FOLLOWERS.rows(ids))
+        agreements = _grouped(_AGREEMENTS.rows(ids))
+        tags = _grouped(_TAGS.rows(ids))
         fields: dict[int, list[dict[str, Any]]] = defaultdict(list)
-        for ticket_id, field_id, value in (
-            CustomFieldValue.objects.filter(ticket_id__in=ids)
-            .order_by("ticket_id", "field_id")
-            .values_list("ticket_id", "field_id", "value")
-        ):
+        for ticket_id, field_id, value in _CUSTOM_FIELDS.rows(ids):
             fields[ticket_id].append({"id": field_id, "value": value})
-        problems = set(
-            Ticket.objects.filter(problem_id__in=ids)
-            .order_by()
-            .values_list("problem_id", flat=True)
-        )
+        problems = set(_PROBLEMS.rows(ids))
         prefix = ticket_url_prefix(context)
         return {
             row["id"]: {
@@ -237,16 +230,55 @@ class TicketSerializer(serializers.ModelSerializer):
         }
 
 
-def _links(relation: str, ticket_ids: list[int]) -> dict[int, list[int]]:
-    """The ids a many-to-many relation links each ticket to, in id order."""
-    field = Ticket._meta.get_field(relation)
-    through = field.remote_field.through  # type: ignore[union-attr]
-    source, target = field.m2m_column_name(), field.m2m_reverse_name()  # type: ignore[union-attr]
-    linked: dict[int, list[int]] = defaultdict(list)
-    for ticket_id, other_id in (
-        through.objects.filter(**{f"{source}__in": ticket_ids})
-        .order_by(target)
-        .values_list(source, target)
-    ):
-        linked[ticket_id].append(other_id)
-    return linked
+def _links(relation: str) -> CompiledQuery:
+    """(ticket id, linked id) rows of a many-to-many relation, in linked id order."""
+
+    def build(ticket_ids: list[int]) -> QuerySet:
+        field = Ticket._meta.get_field(relation)
+        through = field.remote_field.through  # type: ignore[union-attr]
+        source, target = field.m2m_column_name(), field.m2m_reverse_name()  # type: ignore[union-attr]
+        return (
+            through.objects.filter(**{f"{source}__in": ticket_ids})
+            .order_by(target)
+            .values_list(source, target)
+        )
+
+    return CompiledQuery(build)
+
+
+def _grouped(rows: list[tuple[int, Any]]) -> dict[int, list[Any]]:
+    """The values of (ticket id, value) rows, by ticket, in the rows' order."""
+    grouped: dict[int, list[Any]] = defaultdict(list)
+    for ticket_id, value in rows:
+        grouped[ticket_id].append(value)
+    return grouped
+
+
+# The queries of render_many, compiled once per number of tickets (the ORM
+# builds and compiles a queryset anew each time it runs it).
+_TICKETS = CompiledQuery(
+    lambda ids: Ticket.objects.filter(pk__in=ids).order_by().values(*TicketSerializer.COLUMNS)
+)
+_COLLABORATORS = _links("collaborators")
+_FOLLOWERS = _links("followers")
+_AGREEMENTS = _links("sharing_agreements")
+_TAGS = CompiledQuery(
+    lambda ids: (
+        Ticket.tags.through.objects.filter(ticket_id__in=ids)
+        .order_by("tag__name")
+        .values_list("ticket_id", "tag__name")
+    )
+)
+_CUSTOM_FIELDS = CompiledQuery(
+    lambda ids: (
+        CustomFieldValue.objects.filter(ticket_id__in=ids)
+        .order_by("ticket_id", "field_id")
+        .values_list("ticket_id", "field_id", "value")
+    )
+)
+# has_incidents: whether any ticket names this one as its problem.
+_PROBLEMS = CompiledQuery(
+    lambda ids: (
+        Ticket.objects.filter(problem_id__in=ids).order_by().values_list("problem_id", flat=True)
+    )
+)
