@@ -35,8 +35,9 @@ plan's total cost and, with ``--analyze``, PostgreSQL's execution time.
 ``--only`` takes request names or shell patterns (``api-*``, ``admin-filter-*``;
 the names are those of ``python -m benchmarks.scale_table``).
 
-A request answered with an error is a flagged line of its own (statement 0),
-and the statements it ran are explained as well. Exit status 1 if any
+A request answered with an error, or whose statement ran longer than
+``--statement-timeout`` seconds (120; then cancelled), is a flagged line of
+its own (statement 0), and the statements it ran are explained as well. Exit status 1 if any
 statement is flagged other than ``inherent`` ones (with ``--strict``, inherent
 ones too); 0 otherwise. The skips that ``POST`` made
 and the superuser are deleted at the end.
@@ -201,8 +202,8 @@ def audit(request: Any, caller: Any, rows: float, analyze: bool, text: bool) -> 
     with CaptureQueriesContext(connection) as captured:
         try:
             caller.send(request, whole=False)
-        except SystemExit as e:  # an answer other than 200/201: its statements still count
-            failure = str(e)[:300]
+        except (Exception, SystemExit) as e:  # its statements still count
+            failure = f"{type(e).__name__}: {e}"[:300]
     statements = []
     if failure:
         statements.append(Statement(request.name, 0, "", "(request failed)", [failure]))
@@ -265,11 +266,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--only", nargs="+", metavar="NAME", help="request names or patterns")
     parser.add_argument("--strict", action="store_true", help="inherent flags fail too")
     parser.add_argument(
+        "--statement-timeout",
+        type=float,
+        default=120,
+        help="seconds after which a request's statement is cancelled (a failed request); 0: none",
+    )
+    parser.add_argument(
         "--sort-min", type=int, default=SORT_MIN, help="flag only sorts of at least this many rows"
     )
     args = parser.parse_args(argv)
     globals()["SORT_MIN"] = args.sort_min
-    from benchmarks.scale_common import Caller, build_requests, find_targets, setup
+    from benchmarks.scale_common import (
+        Caller,
+        build_requests,
+        find_targets,
+        limit_statements,
+        setup,
+    )
 
     setup()
     from django.db import connection
@@ -282,6 +295,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     statements: list[Statement] = []
     try:
         requests = build_requests(targets, caller.supervisor)
+        limit_statements(args.statement_timeout)
         if args.only:
             names = [r.name for r in requests]
             unknown = [p for p in args.only if not fnmatch.filter(names, p)]

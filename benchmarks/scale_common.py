@@ -47,6 +47,26 @@ def setup() -> None:
     override_settings(ROOT_URLCONF="example_project.urls").enable()
 
 
+def limit_statements(seconds: float) -> None:
+    """Cancel any statement that runs longer than ``seconds`` (0: no limit), on PostgreSQL.
+
+    Set on the open connection and on any later one: a request whose query
+    takes longer fails (and is reported) instead of holding up the run.
+    """
+    from django.db import connection
+    from django.db.backends.signals import connection_created
+
+    if connection.vendor != "postgresql":
+        return
+
+    def apply(sender: Any = None, connection: Any = connection, **kwargs: Any) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('statement_timeout', %s, false)", [f"{seconds}s"])
+
+    connection_created.connect(apply, weak=False)
+    apply()
+
+
 @dataclass
 class Request:
     """One request of the table: its row name, what it is, and how to send it."""
@@ -115,7 +135,7 @@ def find_targets() -> Targets:
 
 
 def _cursor_requests(targets: Targets, supervisor: Any) -> list[Request]:
-    from benchmarks.depth_probe import listed_queryset, row_after, row_at, shipped_cursor
+    from benchmarks.depth_probe import listed_queryset, row_at, shipped_cursor
 
     requests = []
     lists = {
@@ -125,16 +145,26 @@ def _cursor_requests(targets: Targets, supervisor: Any) -> list[Request]:
     for list_name, (path, count) in lists.items():
         queryset = listed_queryset(list_name, targets.ticket_id, targets.user_id)
         for order in ("asc", "desc"):
-            positions = {"start": None, "middle": count // 2 - 1, "end": count - PAGE - 1}
-            for position, index in positions.items():
+            other = "desc" if order == "asc" else "asc"
+            # The cursor names the row before the page: at the middle, the row at
+            # count // 2 - 1; at the end, the row PAGE + 1 from the end, found from
+            # the other end of the list (no deep OFFSET, and it holds while other
+            # writers add or delete skips).
+            positions = {
+                "start": None,
+                "middle": (order, count // 2 - 1),
+                "end": (other, PAGE),
+            }
+            for position, place in positions.items():
                 query: dict[str, Any] = {"page[size]": PAGE, "sort_order": order}
                 expected = None
-                if index is not None:
-                    if index < 0:
+                if place is not None:
+                    walk, index = place
+                    if index < 1 or count < PAGE + 2:
                         continue
-                    created_at, pk = row_at(queryset, order, index)
+                    created_at, pk = row_at(queryset, walk, index)
                     query["page[after]"] = shipped_cursor(path, supervisor, order, created_at, pk)
-                    expected = row_after(queryset, order, index)
+                    expected = row_at(queryset, walk, index + (1 if walk == order else -1))[1]
                 requests.append(
                     Request(
                         f"cursor-{list_name}-{order}-{position}",

@@ -21,7 +21,10 @@ styles, cursor pages at the start, the middle and the end of the global list
 and of the busiest agent's list in both orders, ``POST skips``, the admin's
 changelist, each of its filters, its search, the report and the CSV export of
 everything. On a database of more than ``--export-full-below`` skips (2
-million) the export runs in the first ``--rounds-export`` rounds only (1).
+million) the export runs in the first ``--rounds-export`` rounds only (1). A
+statement of a timed request that runs longer than ``--statement-timeout``
+seconds (120) is cancelled: the request is reported as failed on that
+database and not sent there again.
 
 Output: a Markdown table on stdout: the median in ms of each request on each
 database, with ``[tickets/rows]`` for a list page (the distinct tickets on it
@@ -51,19 +54,28 @@ from typing import IO, Any
 ROOT = Path(__file__).resolve().parent.parent
 SERVER = "postgres://postgres@127.0.0.1:5432/"
 EXPORT_FULL_BELOW = 2_000_000
+#: Seconds after which a statement of a timed request is cancelled.
+STATEMENT_TIMEOUT = 120
 
 
 # The worker: one Django process on one database.
 
 
-def worker() -> int:
+def worker(statement_timeout: float) -> int:
     """Answer the parent's commands, one JSON object a line, until ``quit`` or end of input."""
     # The protocol owns the real stdout; anything else printed goes to stderr.
     protocol = os.fdopen(os.dup(1), "w", buffering=1)
     os.dup2(2, 1)
     sys.stdout = sys.stderr
 
-    from benchmarks.scale_common import EXPORT, Caller, build_requests, find_targets, setup
+    from benchmarks.scale_common import (
+        EXPORT,
+        Caller,
+        build_requests,
+        find_targets,
+        limit_statements,
+        setup,
+    )
 
     def say(message: dict[str, Any]) -> None:
         protocol.write(json.dumps(message) + "\n")
@@ -75,6 +87,7 @@ def worker() -> int:
     caller = Caller()
     try:
         requests = {r.name: r for r in build_requests(targets, caller.supervisor)}
+        limit_statements(statement_timeout)
         say(
             {
                 "database": connection.settings_dict["NAME"],
@@ -109,12 +122,19 @@ def worker() -> int:
 class Worker:
     """A worker process and the requests it offers."""
 
-    def __init__(self, database: str) -> None:
+    def __init__(self, database: str, statement_timeout: float) -> None:
         self.name = database.rsplit("/", 1)[-1]
         url = database if "://" in database else SERVER + database
         env = {**os.environ, "DATABASE_URL": url, "DJANGO_SETTINGS_MODULE": "benchmarks.settings"}
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "benchmarks.scale_table", "--worker"],
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.scale_table",
+                "--worker",
+                "--statement-timeout",
+                str(statement_timeout),
+            ],
             cwd=ROOT,
             env=env,
             stdin=subprocess.PIPE,
@@ -248,13 +268,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--export-full-below", type=int, default=EXPORT_FULL_BELOW)
     parser.add_argument("--only", nargs="+", metavar="NAME", help="request names or patterns")
     parser.add_argument("--json", type=Path, help="write every sample here")
+    parser.add_argument(
+        "--statement-timeout",
+        type=float,
+        default=STATEMENT_TIMEOUT,
+        help="seconds after which a request's statement is cancelled (the request then"
+        " counts as failed and is not sent again to that database); 0: no limit",
+    )
     args = parser.parse_args(argv)
     if args.worker:
-        return worker()
+        return worker(args.statement_timeout)
     rounds = 3 if args.quick else args.rounds
 
     started = time.perf_counter()
-    workers = [Worker(database) for database in args.databases]
+    workers = [Worker(database, args.statement_timeout) for database in args.databases]
     try:
         for w in workers:
             w.info = w.read()
@@ -319,6 +346,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if s.get("note")
     }
     lines += [f"- note: {n}" for n in sorted(notes)]
+    errors = {
+        f"{w} {name}: {s['error'][:300]}"
+        for name, by_db in samples.items()
+        for w, runs in by_db.items()
+        for s in runs
+        if s.get("error")
+    }
+    lines += [f"- failed (not sent again): {e}" for e in sorted(errors)]
     lines += [
         "",
         "ms: median time of the request through the test client, in-process;"
