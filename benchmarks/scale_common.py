@@ -9,7 +9,8 @@ client, in-process:
   the end of the global list and of the busiest agent's list in both orders
   (cursors made as ``benchmarks.depth_probe`` makes them), and ``POST skips``;
 - the admin as a superuser made for the run (``bench-scale-admin-{pid}``,
-  logged in with ``Client.force_login``): the changelist, each of its list
+  logged in with ``Client.force_login``; those of runs whose process is gone
+  are deleted first): the changelist, each of its list
   filters, the date drill-down, its search by an agent's name and by a ticket
   number, the report, and the CSV export of every skip.
 
@@ -30,6 +31,8 @@ from urllib.parse import urlencode
 from benchmarks.common import API, PREFIX, SUPERVISOR, basic_auth, setup_django
 
 PAGE = 100
+#: The superuser of a run is this and the process id (deleted at the end of the run).
+ADMIN_USER = f"{PREFIX}scale-admin-"
 POST_REASON = "Benchmark: scale table"
 #: The kinds of request: an API list page, another API call, an admin page, the export.
 LIST, CALL, ADMIN, EXPORT = "list", "call", "admin", "export"
@@ -258,6 +261,16 @@ class Outcome:
     note: str = ""
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class Caller:
     """Sends the requests: the API with the supervisor's token, the admin as a superuser."""
 
@@ -267,10 +280,17 @@ class Caller:
 
         users: Any = get_user_model()._default_manager
         self.supervisor = users.get(username=SUPERVISOR)
+        # The admin users of runs that were killed before they could delete theirs.
+        for name in users.filter(username__startswith=ADMIN_USER).values_list(
+            "username", flat=True
+        ):
+            pid = name.removeprefix(ADMIN_USER)
+            if pid.isdigit() and not _alive(int(pid)):
+                users.filter(username=name).delete()
         self.api = Client(HTTP_AUTHORIZATION=basic_auth(SUPERVISOR))
         self.admin = Client()
         self.admin_user = users.create_superuser(
-            f"{PREFIX}scale-admin-{os.getpid()}", f"scale-admin-{os.getpid()}@bench.example.com"
+            f"{ADMIN_USER}{os.getpid()}", f"scale-admin-{os.getpid()}@bench.example.com"
         )
         self.admin.force_login(self.admin_user)
         self.created: list[int] = []
