@@ -12,23 +12,26 @@ scratch PostgreSQL database for the headline figures::
 persistent connection per thread. Its options are the recipe a host would use,
 each one overridable by an environment variable:
 
-- ``BENCH_DB_POOL_MAX_SIZE`` (4): connections per process; one per thread of the
-  server (gunicorn ``--threads``) is enough, a request holds at most one;
+- ``BENCH_DB_POOL_MAX_SIZE`` (4, also ``min_size``): connections per process; one
+  per thread of the server (gunicorn ``--threads``) is enough, a request holds
+  at most one;
 - ``BENCH_DB_POOL_TIMEOUT`` (3 seconds; psycopg's default is 30): how long a
   request waits for a connection before the pool gives up (``PoolTimeout``, a
   503 ``ServiceUnavailable``). While the database is down every request waits
-  this long, so it must be well under the server's worker timeout;
+  this long, so keep it well under the server's and the clients' timeouts (with
+  30, requests hung past 10 seconds through a 10-second outage;
+  ``benchmarks/outage_probe.py``);
 - ``BENCH_DB_POOL_RECONNECT_TIMEOUT`` (5 seconds; psycopg's default is 300): how
-  long the pool keeps retrying a lost connection in the background, with a delay
-  that doubles from one second. Past it the pool stops retrying and connects
-  again on the next request's demand, so a short value also means a short time
-  to recover after a long outage;
+  long the pool retries a lost connection in the background, the delay doubling
+  from one second. Past it the pool connects again on the next request's demand,
+  at once: after a 10-second outage, requests still waited up to 2.5 seconds
+  for the pool with 300, not at all with 5;
 - ``BENCH_DB_POOL_CHECK`` (1): ``CONN_HEALTH_CHECKS``, with which Django gives the
-  pool ``check=ConnectionPool.check_connection``; each connection is checked as a
-  request takes it, so that a connection that died with the server is replaced
-  before a request uses it (without it, every pooled connection that outlived a
-  restart fails one request with a 503). Django sets the pool's ``check`` itself:
-  ``"check"`` in the ``"pool"`` options is an error (a keyword given twice).
+  pool ``check=ConnectionPool.check_connection``: a connection is checked as a
+  request takes it, so that one that died with the server is replaced instead of
+  failing the request (a 503 after the server is back, when the pool sat idle
+  through the outage). Django sets the pool's ``check`` itself: ``"check"`` in
+  the ``"pool"`` options is a ``TypeError`` (a keyword given twice).
 """
 
 import os
