@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any, cast
 
@@ -15,6 +16,7 @@ from rest_framework.settings import APISettings
 from rest_framework.utils.encoders import JSONEncoder
 
 _LINE_SEPARATORS = (("\u2028".encode(), b"\\u2028"), ("\u2029".encode(), b"\\u2029"))
+_ANY_LINE_SEPARATOR = re.compile(b"\xe2\x80[\xa8\xa9]")
 
 
 class SkipsJSONRenderer(JSONRenderer):
@@ -47,8 +49,9 @@ class SkipsJSONRenderer(JSONRenderer):
         except (TypeError, orjson.JSONEncodeError):
             return super().render(data, accepted_media_type, renderer_context)
         # As REST framework does: JSON that is also a strict JavaScript subset.
-        for raw, escaped in _LINE_SEPARATORS:
-            if raw in out:
+        # (One search for either, quicker than looking for each in turn.)
+        if _ANY_LINE_SEPARATOR.search(out):
+            for raw, escaped in _LINE_SEPARATORS:
                 out = out.replace(raw, escaped)
         return out
 

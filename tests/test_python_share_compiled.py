@@ -10,7 +10,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from skips.models import Skip
-from skips.serializers import CompiledQuery
+from skips.serializers import ROW_FIELDS, CompiledQuery, SkipSerializer
 from skips.serializers import compiled as compiled_module
 from tests.factories import AgentFactory, CaseFactory, LabelFactory, SkipFactory
 from tests.testapp.models import Agent, Case, Label
@@ -179,3 +179,21 @@ def test_the_router_s_database_or_the_one_given(cases: list[Case]) -> None:
     query = CompiledQuery(lambda ids: Case.objects.filter(pk__in=ids).values_list("pk"))
     assert query.rows([cases[0].pk], using="default") == [(cases[0].pk,)]
     assert query.rows([cases[0].pk]) == [(cases[0].pk,)]
+
+
+@pytest.mark.parametrize("use_tz", [True, False])
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Berlin"])
+def test_a_page_s_rows_are_the_orm_s(
+    cases: list[Case], settings: Any, use_tz: bool, zone: str
+) -> None:
+    settings.USE_TZ = use_tz
+    settings.TIME_ZONE = zone
+    skips = Skip.objects.order_by("created_at", "id")
+    rows = list(SkipSerializer.page_queryset(skips)[:50])
+    assert rows == list(skips.values(*ROW_FIELDS)[:50])
+    assert [type(row["created_at"]) for row in rows] == [datetime.datetime] * len(rows)
+    assert all((row["created_at"].tzinfo is not None) is use_tz for row in rows)
+    # Cursor pages filter and reverse the same rows.
+    assert list(SkipSerializer.page_queryset(skips).reverse()[:2]) == list(
+        skips.values(*ROW_FIELDS).reverse()[:2]
+    )

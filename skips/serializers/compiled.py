@@ -25,11 +25,13 @@ through the ORM, with the same result.
 
 from __future__ import annotations
 
+import datetime
 import weakref
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
+from django.conf import settings
 from django.core.signals import setting_changed
 from django.db import connections, router
 from django.db.models import QuerySet
@@ -39,6 +41,7 @@ from django.db.models.query import (
     ValuesIterable,
     ValuesListIterable,
 )
+from django.utils.dateparse import parse_datetime
 
 #: Stand-ins for the values when compiling: numbers and strings no caller passes.
 _INT_STAND_IN = -7_301_945_286_000
@@ -59,6 +62,10 @@ class _Plan:
     #: The model's field names (model rows) or the dict's keys (dict rows).
     names: tuple[str, ...]
     model: Any
+    #: The converters of the columns, by connection (one per thread and database).
+    converters: weakref.WeakKeyDictionary[Any, list[tuple[int, list[Any], Any]]] = field(
+        default_factory=weakref.WeakKeyDictionary, compare=False
+    )
 
 
 _ALL: weakref.WeakSet[CompiledQuery] = weakref.WeakSet()
@@ -171,24 +178,11 @@ def _run(plan: _Plan, values: list[Any], using: str) -> list[Any]:
         rows: list[Any] = cursor.fetchall()
     if not rows:
         return rows
-    converters = []
-    for position, column in enumerate(plan.columns):
-        functions = [
-            *connection.ops.get_db_converters(column),
-            *column.get_db_converters(connection),
-        ]
-        if functions:
-            converters.append((position, functions, column))
+    converters = plan.converters.get(connection)
+    if converters is None:
+        converters = plan.converters[connection] = column_converters(connection, plan.columns)
     if converters:
-        converted = []
-        for row in map(list, rows):
-            for position, functions, column in converters:
-                value = row[position]
-                for function in functions:
-                    value = function(value, column, connection)
-                row[position] = value
-            converted.append(row)
-        rows = converted
+        rows = list(convert_rows(rows, converters, connection))
     if plan.shape == "model":
         return [plan.model.from_db(using, plan.names, row) for row in rows]
     if plan.shape == "dict":
@@ -197,6 +191,72 @@ def _run(plan: _Plan, values: list[Any], using: str) -> list[Any]:
     if plan.shape == "flat":
         return [row[0] for row in rows]
     return [tuple(row) for row in rows] if converters else rows
+
+
+def column_converters(connection: Any, columns: Sequence[Any]) -> list[tuple[int, list[Any], Any]]:
+    """The converters the ORM runs on each selected column: (position, functions, column).
+
+    SQLite's timestamp converter is replaced by a quicker one with the same
+    result (it reads ``settings.USE_TZ`` for every value).
+    """
+    converters = []
+    slow = _sqlite_timestamps(connection)
+    quick = None
+    for position, column in enumerate(columns):
+        functions = [
+            *connection.ops.get_db_converters(column),
+            *column.get_db_converters(connection),
+        ]
+        for i, function in enumerate(functions):
+            if slow is not None and getattr(function, "__func__", None) is slow:
+                quick = quick or _quick_timestamps(connection)
+                functions[i] = quick
+        if functions:
+            converters.append((position, functions, column))
+    return converters
+
+
+def convert_rows(
+    rows: Iterable[Sequence[Any]], converters: list[tuple[int, list[Any], Any]], connection: Any
+) -> Iterator[list[Any]]:
+    """Each row as a list, its values converted (see :func:`column_converters`)."""
+    single = [(p, functions[0], c) for p, functions, c in converters if len(functions) == 1]
+    if len(single) < len(converters):
+        for row in map(list, rows):
+            for position, functions, column in converters:
+                value = row[position]
+                for function in functions:
+                    value = function(value, column, connection)
+                row[position] = value
+            yield row
+        return
+    for row in map(list, rows):
+        for position, function, column in single:
+            row[position] = function(row[position], column, connection)
+        yield row
+
+
+def _sqlite_timestamps(connection: Any) -> Any:
+    """SQLite's own timestamp converter, unless the backend has its own (or is not SQLite)."""
+    if connection.vendor != "sqlite":
+        return None
+    method = type(connection.ops).convert_datetimefield_value
+    return method if method.__module__ == "django.db.backends.sqlite3.operations" else None
+
+
+def _quick_timestamps(connection: Any) -> Callable[[Any, Any, Any], Any]:
+    """SQLite's ``convert_datetimefield_value``, with ``USE_TZ`` and the zone read once."""
+    zone = connection.timezone if settings.USE_TZ else None
+
+    def convert(value: Any, expression: Any, connection: Any) -> Any:
+        if value is not None:
+            if not isinstance(value, datetime.datetime):
+                value = parse_datetime(value)
+            if zone is not None and value.utcoffset() is None:
+                value = value.replace(tzinfo=zone)
+        return value
+
+    return convert
 
 
 def _forget(**kwargs: Any) -> None:

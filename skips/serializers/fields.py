@@ -5,9 +5,12 @@ and strict JSON types for what a client sends.
 from __future__ import annotations
 
 import datetime
+import functools
 from typing import Any
 
-from django.urls import NoReverseMatch, reverse
+from django.core.signals import setting_changed
+from django.urls import NoReverseMatch, get_script_prefix, get_urlconf, reverse
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
@@ -27,7 +30,8 @@ def format_timestamp(value: datetime.datetime | None) -> str | None:
     offset = value.utcoffset()
     if offset:
         value = value - offset
-    return value.replace(microsecond=0, tzinfo=None).isoformat() + "Z"
+    # "YYYY-MM-DDTHH:MM:SS" and the offset, if any, which is zero by now.
+    return value.isoformat(timespec="seconds")[:19] + "Z"
 
 
 class TimestampField(serializers.DateTimeField):
@@ -47,14 +51,31 @@ def ticket_url_prefix(context: Any) -> str:
     if prefix is None:
         request = context.get("request")
         namespace = getattr(getattr(request, "resolver_match", None), "namespace", None)
-        try:
-            skips_path = reverse(f"{namespace or 'skips'}:skip-list")
-        except NoReverseMatch:
-            skips_path = reverse("skips:skip-list")
-        path = skips_path[: -len("skips")] + "tickets/"
+        path = _tickets_path(
+            namespace or "skips", get_urlconf(), get_script_prefix(), get_language()
+        )
         prefix = request.build_absolute_uri(path) if request is not None else path
         context["_skips_ticket_url_prefix"] = prefix
     return prefix
+
+
+@functools.lru_cache(maxsize=64)
+def _tickets_path(namespace: str, urlconf: Any, script_prefix: str, language: str | None) -> str:
+    """The path of ``tickets/`` beside the skips list of ``namespace`` (reversed once
+    per URLconf, script prefix and language)."""
+    try:
+        skips_path = reverse(f"{namespace}:skip-list")
+    except NoReverseMatch:
+        skips_path = reverse("skips:skip-list")
+    return skips_path[: -len("skips")] + "tickets/"
+
+
+def _forget_paths(**kwargs: Any) -> None:
+    # ROOT_URLCONF (and what the URLconf includes) may change under tests.
+    _tickets_path.cache_clear()
+
+
+setting_changed.connect(_forget_paths)
 
 
 @extend_schema_field(OpenApiTypes.URI)
