@@ -33,7 +33,8 @@ from benchmarks.common import API, PREFIX, SUPERVISOR, basic_auth, setup_django
 PAGE = 100
 #: The superuser of a run is this and the process id (deleted at the end of the run).
 ADMIN_USER = f"{PREFIX}scale-admin-"
-POST_REASON = "Benchmark: scale table"
+#: The reason of the skips that POST makes, followed by the process id.
+POST_REASON = "Benchmark: scale table, run "
 #: The kinds of request: an API list page, another API call, an admin page, the export.
 LIST, CALL, ADMIN, EXPORT = "list", "call", "admin", "export"
 
@@ -201,7 +202,8 @@ def build_requests(targets: Targets, supervisor: Any) -> list[Request]:
             )
         )
     requests += _cursor_requests(targets, supervisor)
-    body = json.dumps({"skip": {"ticket_id": targets.post_ticket_id, "reason": POST_REASON}})
+    reason = f"{POST_REASON}{os.getpid()}"
+    body = json.dumps({"skip": {"ticket_id": targets.post_ticket_id, "reason": reason}})
     requests.append(
         Request("api-post", "POST skips", f"{API}skips.json", "POST", CALL, body.encode())
     )
@@ -261,7 +263,15 @@ class Outcome:
     note: str = ""
 
 
+def _pid(text: str, prefix: str) -> int:
+    """The process id after ``prefix`` in ``text``; 0 (no process) if there is none."""
+    pid = text.removeprefix(prefix)
+    return int(pid) if pid.isdigit() else 0
+
+
 def _alive(pid: int) -> bool:
+    if pid <= 0:
+        return False
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
@@ -278,15 +288,20 @@ class Caller:
         from django.contrib.auth import get_user_model
         from django.test import Client
 
+        from skips.models import Skip
+
         users: Any = get_user_model()._default_manager
         self.supervisor = users.get(username=SUPERVISOR)
-        # The admin users of runs that were killed before they could delete theirs.
+        # What runs that were stopped before their end left behind.
         for name in users.filter(username__startswith=ADMIN_USER).values_list(
             "username", flat=True
         ):
-            pid = name.removeprefix(ADMIN_USER)
-            if pid.isdigit() and not _alive(int(pid)):
+            if not _alive(_pid(name, ADMIN_USER)):
                 users.filter(username=name).delete()
+        left = Skip.objects.filter(reason__startswith=POST_REASON).values_list("pk", "reason")
+        stale = [pk for pk, reason in left if not _alive(_pid(reason, POST_REASON))]
+        if stale:
+            Skip.objects.filter(pk__in=stale).delete()
         self.api = Client(HTTP_AUTHORIZATION=basic_auth(SUPERVISOR))
         self.admin = Client()
         self.admin_user = users.create_superuser(
@@ -348,7 +363,12 @@ class Caller:
 
     def close(self) -> None:
         """Delete the skips made by POST, the superuser's session and the superuser."""
+        from django.db import connection
+
         from skips.models import Skip
+
+        if connection.connection is not None and not connection.is_usable():
+            connection.close()  # lost (a server restart): the next query reconnects
 
         if self.created:
             Skip.objects.filter(pk__in=self.created).delete()
