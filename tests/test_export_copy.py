@@ -369,3 +369,23 @@ def test_a_client_that_goes_away_outside_a_transaction(monkeypatch: pytest.Monke
     assert connection.connection.info.transaction_status.name == "IDLE"
     assert Skip.objects.count() == 500
     assert body(logged_in(user).get(EXPORT)).count(b"\r\n") == 501
+
+
+@on_postgresql
+def test_copy_lifts_the_statement_timeout_for_itself_alone(nasty: list[Skip]) -> None:
+    """One statement streams the whole file: a timeout meant for queries would cut it short."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET statement_timeout = '5s'")  # undone with the test's rollback
+    queryset = Skip.objects.order_by("-id")
+    columns = skip_columns("title")
+    with CaptureQueriesContext(connection) as queries:
+        copied = copy_csv_rows(queryset, columns)
+        assert copied is not None
+        text = b"".join(copied)
+    assert text == "".join(csv_rows(queryset, columns)).encode()
+    statements = [q["sql"] for q in queries.captured_queries]
+    copy = next(i for i, s in enumerate(statements) if s.startswith("COPY ("))
+    assert statements.index("SET LOCAL statement_timeout = 0") < copy
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW statement_timeout")
+        assert cursor.fetchone() == ("5s",)

@@ -326,9 +326,18 @@ def copy_csv_rows(
 
 
 def copy_rows(alias: str, statement: str, header: bytes, chunk_size: int) -> Iterator[bytes]:
-    """``header``, then the rows of the ``COPY ... (FORMAT csv)`` ``statement`` with ``\\r\\n``."""
+    """``header``, then the rows of the ``COPY ... (FORMAT csv)`` ``statement`` with ``\\r\\n``.
+
+    One statement sends every row, for as long as the client takes to read
+    them: a ``statement_timeout`` meant for queries (Python's writer reads a
+    chunk a statement) would cut the file short, so it is lifted for the
+    ``COPY`` alone.
+    """
     connection = connections[alias]
     with transaction.atomic(using=alias), connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('statement_timeout')")
+        (timeout,) = cursor.fetchone() or ("0",)
+        cursor.execute("SET LOCAL statement_timeout = 0")
         logged: AbstractContextManager[Any] = (
             cursor.debug_sql(statement) if isinstance(cursor, CursorDebugWrapper) else nullcontext()
         )
@@ -345,6 +354,7 @@ def copy_rows(alias: str, statement: str, header: bytes, chunk_size: int) -> Ite
             if rows:
                 rows.append(b"")
             yield start + b"\r\n".join(rows)
+        cursor.execute("SELECT set_config('statement_timeout', %s, true)", [timeout])
 
 
 def csv_response(
