@@ -257,9 +257,9 @@ def copy_statement(
     if None in kinds:
         return None
     try:
-        inner, inner_params = queryset.values_list(
-            *(column.lookup for column in columns)
-        ).query.sql_with_params()
+        rows = queryset.values_list(*(column.lookup for column in columns))
+        # Compiled for the database it reads (sql_with_params() would compile for "default").
+        inner, inner_params = rows.query.get_compiler(using=queryset.db).as_sql()
     except EmptyResultSet:
         return None
     names = [f"c{i}" for i in range(len(columns))]
@@ -316,7 +316,8 @@ def copy_csv_rows(
     early (a client that went away) cancels the ``COPY`` and rolls back to
     where it began: the connection stays usable.
     """
-    alias = queryset.db
+    alias = queryset.db  # asked once: a router may pick a replica at random
+    queryset = queryset.using(alias)
     if not can_copy(connections[alias]):
         return None
     statement = copy_statement(queryset, columns, guard_formulas=guard_formulas)
