@@ -175,7 +175,7 @@ def _run(plan: _Plan, values: list[Any], using: str) -> list[Any]:
     params = [constant if i is None else values[i] for i, constant in plan.params]
     with connection.cursor() as cursor:
         cursor.execute(plan.sql, params)
-        rows: list[Any] = cursor.fetchall()
+        rows = list(cursor.fetchall())  # a tuple of rows on MySQL
     if not rows:
         return rows
     converters = plan.converters.get(connection)
