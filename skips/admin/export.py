@@ -207,9 +207,10 @@ def lookup_field(lookup: str) -> Any:
             return None
         model = field.related_model
     while field.is_relation:
-        if not (field.many_to_one or field.one_to_one) or field.target_field is field:
+        target = getattr(field, "target_field", None)
+        if not (field.many_to_one or field.one_to_one) or target is None or target is field:
             return None
-        field = field.target_field
+        field = target
     return field
 
 
