@@ -22,6 +22,8 @@ Flags:
   skips are sorted rather than read in index order;
 - a ``Bitmap Heap Scan`` of ``skips_skip`` over most of the table (more than
   half its rows, estimated; actual with ``--analyze``);
+- a ``SubPlan`` that is not hashed (a ``NOT IN (SELECT ...)`` whose rows do
+  not fit in ``work_mem``) with a ``Seq Scan`` in it: run again for each row;
 - with ``--analyze``, a scan that throws away more than 1,000 rows by filter
   (``benchmarks.depth_probe._pg_flags``).
 
@@ -140,6 +142,19 @@ def plan_flags(root: dict[str, Any], table_rows: float, analyze: bool) -> list[s
                 flags.append(
                     f"{kind} of {_rows(node, analyze):,.0f} rows by {keys} over {how} on {TABLE}"
                 )
+        for child in node.get("Plans", ()):
+            name = child.get("Subplan Name", "SubPlan")
+            if child.get("Parent Relationship") != "SubPlan" or f"hashed {name}" in json.dumps(
+                {k: v for k, v in node.items() if k != "Plans"}
+            ):
+                continue
+            # A NOT IN (SELECT ...) whose rows do not fit in work_mem: run again for each row.
+            for scan in _pg_nodes(child):
+                if scan["Node Type"] == "Seq Scan":
+                    flags.append(
+                        f"{name} (not hashed) runs a Seq Scan on {scan.get('Relation Name')}"
+                        " for each row"
+                    )
     if analyze:
         # depth_probe's filter check, for the scans of the skips table only.
         names = {n.get("Index Name") or TABLE for n in _scans_table(root)}
