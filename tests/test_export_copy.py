@@ -236,6 +236,16 @@ def test_copy_of_a_search_that_matches_nothing(
 
 
 @on_postgresql
+def test_python_writes_what_copy_cannot(nasty: list[Skip], monkeypatch: pytest.MonkeyPatch) -> None:
+    """A host's ticket column that Python turns into text its own way: Python's writer."""
+    monkeypatch.setattr(SkipAdmin, "ticket_title_field", "is_archived")
+    client = logged_in(staff("view_skip"))
+    by_copy, by_python = both_ways(monkeypatch, lambda: client.get(EXPORT), copied=False)
+    assert by_copy == by_python
+    assert b",True\r\n" in by_copy
+
+
+@on_postgresql
 def test_copy_whatever_the_session_time_zone(nasty: list[Skip]) -> None:
     """Timestamps in UTC even when the session's TimeZone is not (Django sets UTC on connect)."""
     queryset = Skip.objects.all().order_by("-created_at", "-id")
