@@ -213,7 +213,7 @@ def build_requests(targets: Targets, supervisor: Any) -> list[Request]:
     admin_pages: dict[str, tuple[str, dict[str, Any]]] = {
         "changelist": ("changelist", {}),
         "filter-date": (
-            f"date {week} to {targets.last_day}",
+            "date: the data's last 7 days",
             {"created_from": week.isoformat(), "created_to": targets.last_day.isoformat()},
         ),
         "filter-agent": ("agent (busiest)", {"user__id__exact": targets.user_id}),
@@ -223,14 +223,14 @@ def build_requests(targets: Targets, supervisor: Any) -> list[Request]:
         "filter-archived-only": ("archived only", {"archived": "only"}),
         "filter-ticket": ("ticket (busiest)", {"ticket__id__exact": targets.ticket_id}),
         "drilldown-month": (
-            f"drill-down {targets.last_day:%Y-%m}",
+            "date drill-down: the data's last month",
             {
                 "created_at__year": targets.last_day.year,
                 "created_at__month": targets.last_day.month,
             },
         ),
-        "search-agent": (f"search {targets.user_name!r}", {"q": targets.user_name}),
-        "search-ticket": (f"search {targets.ticket_id}", {"q": str(targets.ticket_id)}),
+        "search-agent": ("search: the busiest agent's name", {"q": targets.user_name}),
+        "search-ticket": ("search: the busiest ticket's id", {"q": str(targets.ticket_id)}),
     }
     for name, (label, query) in admin_pages.items():
         path = f"{changelist}?{urlencode(query)}" if query else changelist

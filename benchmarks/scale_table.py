@@ -335,7 +335,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         lines.append(
             f"- {w.name}: {t['skips']:,} skips ({t['listed']:,} listed); busiest ticket"
             f" {t['ticket_id']} ({t['ticket_skips']:,} listed skips), busiest agent"
-            f" {t['user_id']} ({t['user_skips']:,}); POST to ticket {t['post_ticket_id']};"
+            f" {t['user_id']} {t['user_name']!r} ({t['user_skips']:,});"
+            f" POST to ticket {t['post_ticket_id']};"
             f" last day {t['last_day']}"
         )
     notes = {
@@ -357,7 +358,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     lines += [
         "",
         "ms: median time of the request through the test client, in-process;"
-        " [t/r]: distinct tickets / rows on the page.",
+        " [t/r]: distinct tickets / rows on the page. Each database's requests name its own"
+        " busiest ticket and agent, and its own last day.",
         "",
         report(workers, requests, samples),
     ]
