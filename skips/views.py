@@ -34,7 +34,7 @@ from skips.exceptions import (
     exception_handler,
 )
 from skips.filters import SkipFilter, SkipFilterBackend
-from skips.models import MAX_ID, Skip
+from skips.models import MAX_ID, Skip, get_ticket_model
 from skips.pagination import SkipsPagination, single_param
 from skips.permissions import HasReportsAccess, IsAgent, IsPathUser, IsRecording
 from skips.querysets import SkipQuerySet, SortOrder, visible_tickets
@@ -285,7 +285,11 @@ class TicketSkipListView(SkipsAPIView):
 
     def get_base_queryset(self) -> SkipQuerySet:
         # Skips of an archived ticket are left out by not_archived().
-        if self.request.method == "POST" or type(self).get_ticket is not _GET_TICKET:
+        if (
+            self.request.method == "POST"
+            or type(self).get_ticket is not _GET_TICKET
+            or not _lists_every_row(get_ticket_model())
+        ):
             return super().get_base_queryset().for_ticket(self.get_ticket())
         # A list: the ticket is looked up only if the page is empty
         # (check_path_object). A skip listed is one of a ticket the user may see.
@@ -338,6 +342,7 @@ class UserSkipListView(SkipsAPIView):
             type(self).get_user is not _GET_USER
             or user_id == "me"
             or user_id == str(self.request.user.pk)
+            or not _lists_every_row(get_user_model())
         ):
             return super().get_base_queryset().for_user(self.get_user())
         # Another agent: looked up only if the page is empty (check_path_object).
@@ -355,3 +360,9 @@ class UserSkipListView(SkipsAPIView):
 
 _GET_TICKET = TicketSkipListView.get_ticket
 _GET_USER = UserSkipListView.get_user
+
+
+def _lists_every_row(model: type[Model]) -> bool:
+    """Whether the model's default manager hides no row: then a skip listed proves
+    its ticket or agent there, as the lookup through that manager would."""
+    return not model._default_manager.get_queryset().query.has_filters()

@@ -9,12 +9,13 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.models import Group, Permission
-from django.db import connection
+from django.db import connection, models
 from django.test.utils import CaptureQueriesContext
 from rest_framework.authtoken.models import Token
 
@@ -30,7 +31,7 @@ from tests.factories import (
     UserFactory,
     grant,
 )
-from tests.testapp.models import Agent
+from tests.testapp.models import Agent, Case
 
 pytestmark = pytest.mark.django_db
 
@@ -224,3 +225,33 @@ def test_a_view_that_overrides_the_lookup_is_asked_at_each_request(rf: Any, db: 
     response = user_view(rf.get("/", **header), user_id=str(skip.user_id))
     assert response.status_code == 200
     assert CountingUserView.looked_up == [skip.user_id]
+
+
+class OpenCases(models.Manager[Case]):
+    """A default manager that hides some rows (archived cases)."""
+
+    def get_queryset(self) -> models.QuerySet[Case]:
+        return super().get_queryset().filter(is_archived=False)
+
+
+def test_a_default_manager_that_hides_rows_is_asked(
+    db: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    manager = OpenCases()
+    manager.model = Case
+    assert views._lists_every_row(Case)
+    assert not views._lists_every_row(SimpleNamespace(_default_manager=manager))  # type: ignore[arg-type]
+    # Then the list looks its ticket up first, as it always did: one query more.
+    supervisor = SupervisorFactory()
+    skip = SkipFactory()
+    path = f"/api/v2/tickets/{skip.ticket_id}/skips"
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as captured:
+            response = client_for(supervisor).get(path)
+        assert [s["id"] for s in response.json()["skips"]] == [skip.pk]
+        return len(captured)
+
+    deferred = queries()
+    monkeypatch.setattr(views, "_lists_every_row", lambda model: False)
+    assert queries() == deferred + 1
