@@ -185,27 +185,26 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         and only of the tickets they may see (``SKIPS_TICKET_ACCESS``)."""
         if not user or not user.is_active:
             return self.none()
+        can_read_all = user.has_perm("skips.view_skip")
+        if not can_read_all and not user.has_perm("skips.add_skip"):
+            return self.none()
+        q = ticket_access_q(user)  # the host's rule: called once
+        skips = self if can_read_all else self.for_user(user)
+        if q is not None:
+            return skips._of_tickets_matching(q)
         # Every skip, or every skip of the user: what the maintained counts
         # count, unless something narrowed the skips before.
-        unrestricted = not self.query.where and ticket_access_q(user) is None
-        if user.has_perm("skips.view_skip"):
-            if unrestricted:
-                return self._scoped_copy(CountScope())
-            return self.of_tickets_visible_to(user)
-        if user.has_perm("skips.add_skip"):
-            if unrestricted:
-                return self._scoped_copy(CountScope()).for_user(user)
-            return self.for_user(user).of_tickets_visible_to(user)
-        return self.none()
-
-    def _scoped_copy(self, scope: CountScope) -> SkipQuerySet:
-        return self.all()._scoped(scope)
+        if not self.query.where:
+            scope = CountScope() if can_read_all else CountScope(getattr(user, "pk", None))
+            return skips.all()._scoped(scope)
+        return skips
 
     def of_tickets_visible_to(self, user: Any) -> SkipQuerySet:
         """Only the skips of tickets ``user`` may see (``SKIPS_TICKET_ACCESS``)."""
         q = ticket_access_q(user)
-        if q is None:
-            return self
+        return self if q is None else self._of_tickets_matching(q)
+
+    def _of_tickets_matching(self, q: Q) -> SkipQuerySet:
         # A subquery rather than a join: a rule over a many-valued relation
         # (the ticket's groups) would repeat the skips it matched twice.
         visible = get_ticket_model()._default_manager.filter(q)

@@ -38,7 +38,7 @@ from django.db.models import BooleanField
 from skips.conf import conf, get_ticket_model
 
 #: Version of the trigger code: a new version reinstalls the triggers on ``migrate``.
-VERSION = "1"
+VERSION = "2"
 
 
 def archived_column() -> str | bool | None:
@@ -227,7 +227,9 @@ CREATE TRIGGER skips_rollup_skip_update AFTER UPDATE OF user_id, ticket_id ON {n
         f"""
 CREATE FUNCTION skips_rollup_skip_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  TRUNCATE {n["counts"]};
+  -- DELETE, not TRUNCATE: a TRUNCATE of both tables at once (Django's flush)
+  -- holds the counts table, which a nested TRUNCATE may not touch.
+  DELETE FROM {n["counts"]};
   RETURN NULL;
 END $$""",
         f"""
