@@ -60,12 +60,14 @@ def through_ticket(q: Q) -> Q:
 
     A Q of plain lookups is taken through the join (``ticket__...``); one that
     holds expressions (``Q(Exists(...))``), which cannot be re-rooted, becomes
-    a subquery on the ticket's id.
+    an ``EXISTS`` on the skip's ticket (negated, an anti-join: ``NOT IN`` a
+    million tickets would be read again for every skip).
     """
     prefixed = _prefix_q(q, "ticket")
     if prefixed is not None:
         return prefixed
-    return Q(ticket__in=get_ticket_model()._default_manager.filter(q).values("pk"))
+    tickets = get_ticket_model()._default_manager.filter(q, pk=OuterRef("ticket_id"))
+    return Q(Exists(tickets))
 
 
 def _prefix_q(q: Q, prefix: str) -> Q | None:
