@@ -116,16 +116,18 @@ class SkipTombstone(models.Model):
 
 
 class SkipCount(models.Model):
-    """How many listed skips (of tickets not archived) an agent has: kept current
-    by triggers on PostgreSQL (see :mod:`skips.rollups`), unused elsewhere."""
+    """Listed skips (of tickets not archived) of an agent, as rows of changes:
+    an agent's count is the sum of their rows. Written by triggers on
+    PostgreSQL (see :mod:`skips.rollups`), unused elsewhere."""
 
-    user_id = models.BigIntegerField(_("agent id"), primary_key=True)
-    n = models.BigIntegerField(_("skips"), default=0)
+    user_id = models.BigIntegerField(_("agent id"))
+    n = models.BigIntegerField(_("skips"))
 
     class Meta:
         verbose_name = _("skip count")
         verbose_name_plural = _("skip counts")
         default_permissions = ()
+        indexes = [models.Index(fields=["user_id"], name="skips_count_user_idx")]
 
     def __str__(self) -> str:
-        return f"{self.n} skips of user #{self.user_id}"
+        return f"{self.n:+} skips of user #{self.user_id}"

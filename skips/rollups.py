@@ -38,7 +38,7 @@ from django.db.models import BooleanField
 from skips.conf import conf, get_ticket_model
 
 #: Version of the trigger code: a new version reinstalls the triggers on ``migrate``.
-VERSION = "2"
+VERSION = "3"
 
 
 def archived_column() -> str | bool | None:
@@ -184,6 +184,7 @@ def _drop(connection: BaseDatabaseWrapper, cursor: Any) -> None:
 
 
 FUNCTIONS = (
+    "skips_rollup_compact",
     "skips_rollup_skip_change",
     "skips_rollup_skip_truncate",
     "skips_rollup_ticket_archive",
@@ -191,13 +192,18 @@ FUNCTIONS = (
 )
 
 
+#: A write folds the counts into one row per agent with this chance (so the
+#: table holds about one row per agent, plus a few hundred).
+COMPACT_EVERY_INVERSE = 0.002
+#: The advisory lock of the fold (any fixed number: "skips" in ASCII).
+ADVISORY_LOCK = 0x736B697073
+
+
 def _install_sql(connection: BaseDatabaseWrapper) -> list[str]:
     n = _names(connection)
-    # add(user, delta): one upsert per agent; rows at zero are kept (agents come back).
-    add = (
-        "INSERT INTO {counts} (user_id, n) VALUES ({user}, {delta})"
-        " ON CONFLICT (user_id) DO UPDATE SET n = {counts}.n + EXCLUDED.n;"
-    )
+    # add(user, delta): a row appended, never an update of a shared row, so
+    # that two transactions writing skips of one agent never wait for each other.
+    add = "INSERT INTO {counts} (user_id, n) VALUES ({user}, {delta});"
     listed_ticket = "EXISTS (SELECT 1 FROM {tickets} t WHERE t.{ticket_pk} = {id} AND {listed})"
     n = {**n, "listed": _listed(n, "t")}
     statements = [
@@ -214,7 +220,22 @@ BEGIN
       {add.format(**n, user="NEW.user_id", delta="1")}
     END IF;
   END IF;
+  IF random() < {COMPACT_EVERY_INVERSE} THEN
+    PERFORM skips_rollup_compact();
+  END IF;
   RETURN NULL;
+END $$""",
+        # Fold the rows into one per agent. One transaction at a time (an
+        # advisory lock tried, never waited for): the rows it deletes are not
+        # touched by anyone else, so no writer ever waits on them.
+        f"""
+CREATE FUNCTION skips_rollup_compact() RETURNS void LANGUAGE plpgsql AS $$
+BEGIN
+  IF pg_try_advisory_xact_lock({ADVISORY_LOCK}) THEN
+    WITH gone AS (DELETE FROM {n["counts"]} RETURNING user_id, n)
+    INSERT INTO {n["counts"]} (user_id, n)
+      SELECT user_id, SUM(n) FROM gone GROUP BY user_id HAVING SUM(n) <> 0;
+  END IF;
 END $$""",
         f"""
 CREATE TRIGGER skips_rollup_skip_insert_delete AFTER INSERT OR DELETE ON {n["skips"]}
@@ -244,8 +265,7 @@ BEGIN
   IF {_listed(n, "OLD")} THEN
     INSERT INTO {n["counts"]} (user_id, n)
       SELECT user_id, -COUNT(*) FROM {n["skips"]} WHERE ticket_id = OLD.{n["ticket_pk"]}
-      GROUP BY user_id ORDER BY user_id
-      ON CONFLICT (user_id) DO UPDATE SET n = {n["counts"]}.n + EXCLUDED.n;
+      GROUP BY user_id;
   END IF;
   RETURN OLD;
 END $$""",
@@ -262,8 +282,7 @@ BEGIN
   INSERT INTO {n["counts"]} (user_id, n)
     SELECT user_id, CASE WHEN NEW.{column} IS TRUE THEN -COUNT(*) ELSE COUNT(*) END
     FROM {n["skips"]} WHERE ticket_id = NEW.{n["ticket_pk"]}
-    GROUP BY user_id ORDER BY user_id
-    ON CONFLICT (user_id) DO UPDATE SET n = {n["counts"]}.n + EXCLUDED.n;
+    GROUP BY user_id;
   RETURN NULL;
 END $$""",
             f"""

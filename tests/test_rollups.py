@@ -207,3 +207,58 @@ def rollups_scope(user_id: Any) -> Any:
     from skips.querysets import CountScope
 
     return CountScope(user_id, not_archived=True)
+
+
+@on_postgresql
+def test_folding_the_rows_keeps_every_count() -> None:
+    agents = AgentFactory.create_batch(2)
+    for i in range(6):
+        SkipFactory(user=agents[i % 2])
+    Skip.objects.filter(user=agents[0]).first().delete()  # type: ignore[union-attr]
+    before = (counted(), counted(agents[0].pk), counted(agents[1].pk))
+    assert SkipCount.objects.count() == 7  # a row per change
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT skips_rollup_compact()")
+    assert (counted(), counted(agents[0].pk), counted(agents[1].pk)) == before == (5, 2, 3)
+    assert SkipCount.objects.count() == 2  # a row per agent
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_two_writers_of_one_agent_never_wait_for_each_other() -> None:
+    """A transaction that recorded a skip and has not committed does not hold
+    up another skip of the same agent (the counts are appended, not updated)."""
+    import threading
+
+    from django.db import connections, transaction
+
+    agent, ticket = AgentFactory(), CaseFactory()
+    inserted, release = threading.Event(), threading.Event()
+    errors: list[BaseException] = []
+
+    def slow_writer() -> None:
+        try:
+            with transaction.atomic():
+                Skip.objects.create(user=agent, ticket=ticket, reason="slow")
+                inserted.set()
+                assert release.wait(30)
+        except BaseException as e:  # reported below
+            errors.append(e)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=slow_writer)
+    thread.start()
+    try:
+        assert inserted.wait(30)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait would fail here
+            with transaction.atomic():
+                cursor.execute("SET LOCAL lock_timeout = '2s'")
+                Skip.objects.create(user=agent, ticket=ticket, reason="quick")
+        assert counted(agent.pk) == 1  # the slow one is not committed yet
+    finally:
+        release.set()
+        thread.join(30)
+    assert not errors
+    assert counted(agent.pk) == listed(agent.pk) == 2

@@ -254,9 +254,7 @@ class ArchivedFilter(admin.SimpleListFilter):
         # EXISTS, not IN: at a million tickets the list of archived ones is
         # too big to hash, and NOT IN would read it again for every skip; an
         # (anti) semi-join probes the ticket's primary key instead.
-        archived = Exists(
-            get_ticket_model()._default_manager.filter(q, pk=OuterRef("ticket_id"))
-        )
+        archived = Exists(get_ticket_model()._default_manager.filter(q, pk=OuterRef("ticket_id")))
         if self.value() == "hide":  # the skips the API lists
             return queryset.filter(~archived)
         if self.value() == "only":

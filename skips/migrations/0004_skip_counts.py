@@ -1,6 +1,6 @@
-# The counts of listed skips per agent (skips.rollups). The triggers that keep
-# them current are installed after migrate, on PostgreSQL only, from the
-# settings in force (the host's ticket table and archived field).
+# The counts of listed skips per agent (skips.rollups), as rows of changes.
+# The triggers that write them are installed after migrate, on PostgreSQL only,
+# from the settings in force (the host's ticket table and archived field).
 
 from django.db import migrations, models
 
@@ -15,17 +15,19 @@ class Migration(migrations.Migration):
             name="SkipCount",
             fields=[
                 (
-                    "user_id",
-                    models.BigIntegerField(
-                        primary_key=True, serialize=False, verbose_name="agent id"
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
                     ),
                 ),
-                ("n", models.BigIntegerField(default=0, verbose_name="skips")),
+                ("user_id", models.BigIntegerField(verbose_name="agent id")),
+                ("n", models.BigIntegerField(verbose_name="skips")),
             ],
             options={
                 "verbose_name": "skip count",
                 "verbose_name_plural": "skip counts",
                 "default_permissions": (),
+                "indexes": [models.Index(fields=["user_id"], name="skips_count_user_idx")],
             },
         ),
     ]
