@@ -251,11 +251,9 @@ def test_two_writers_of_one_agent_never_wait_for_each_other() -> None:
     thread.start()
     try:
         assert inserted.wait(30)
-        with connection.cursor() as cursor:
-            cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait would fail here
-            with transaction.atomic():
-                cursor.execute("SET LOCAL lock_timeout = '2s'")
-                Skip.objects.create(user=agent, ticket=ticket, reason="quick")
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL lock_timeout = '2s'")  # a wait fails here
+            Skip.objects.create(user=agent, ticket=ticket, reason="quick")
         assert counted(agent.pk) == 1  # the slow one is not committed yet
     finally:
         release.set()
