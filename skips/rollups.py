@@ -171,6 +171,13 @@ def _listed(n: dict[str, str], row: str) -> str:
     return f"{row}.{n['archived_column']} IS NOT TRUE" if n["archived_column"] else "TRUE"
 
 
+def uninstall(connection: BaseDatabaseWrapper) -> None:
+    """Remove the triggers (before the counts table goes: migrating back past 0004)."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            _drop(connection, cursor)
+
+
 def _drop(connection: BaseDatabaseWrapper, cursor: Any) -> None:
     """Remove every trigger and function of the rollup, whatever ticket table they were on."""
     cursor.execute(

@@ -5,6 +5,13 @@
 from django.db import migrations, models
 
 
+def remove_triggers(apps, schema_editor):
+    # Migrating back: the triggers would go on writing to a table that is gone.
+    from skips.rollups import uninstall
+
+    uninstall(schema_editor.connection)
+
+
 class Migration(migrations.Migration):
     dependencies = [
         ("skips", "0003_export_permission_and_tombstones"),
@@ -30,4 +37,5 @@ class Migration(migrations.Migration):
                 "indexes": [models.Index(fields=["user_id"], name="skips_count_user_idx")],
             },
         ),
+        migrations.RunPython(migrations.RunPython.noop, remove_triggers, elidable=True),
     ]
