@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.apps import apps
 from django.db import connections, router, transaction
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import BooleanField
@@ -72,7 +73,7 @@ def rollup_key() -> str | None:
 
 def _integer_user_ids() -> bool:
     """Whether agents have integer ids, as the counts table keeps them."""
-    from skips.models import Skip
+    Skip = apps.get_model("skips", "Skip")
 
     target: Any = Skip._meta.get_field("user").target_field
     return target.get_internal_type() in INTEGER_FIELDS
@@ -94,7 +95,7 @@ INTEGER_FIELDS = frozenset(
 
 
 def _counts_table() -> str:
-    from skips.models import SkipCount
+    SkipCount = apps.get_model("skips", "SkipCount")
 
     return SkipCount._meta.db_table
 
@@ -151,7 +152,7 @@ def install(using: str = "default") -> bool:
 
 
 def _names(connection: BaseDatabaseWrapper) -> dict[str, str]:
-    from skips.models import Skip
+    Skip = apps.get_model("skips", "Skip")
 
     quote = connection.ops.quote_name
     ticket = get_ticket_model()._meta
@@ -313,7 +314,7 @@ INSERT INTO {n["counts"]} (user_id, n)
 
 def install_after_migrate(sender: Any, using: str = "default", **kwargs: Any) -> None:
     """``post_migrate`` handler: bring the triggers in line with the settings."""
-    from skips.models import SkipCount
+    SkipCount = apps.get_model("skips", "SkipCount")
 
     if not router.allow_migrate_model(using, SkipCount):
         return
