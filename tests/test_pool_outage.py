@@ -30,7 +30,7 @@ from django.db import connection
 from skips.exceptions import database_unavailable
 from skips.models import Skip
 from tests.conftest import client_for
-from tests.factories import AgentFactory, CaseFactory
+from tests.factories import CaseFactory
 
 pool_errors = pytest.importorskip("psycopg_pool", reason="psycopg_pool is not installed")
 
@@ -54,11 +54,6 @@ def as_django(error: Exception) -> Exception:
     wrapped = db.OperationalError(*error.args)
     wrapped.__cause__ = error
     return wrapped
-
-
-@pytest.fixture
-def agent() -> Any:
-    return AgentFactory()
 
 
 @pytest.fixture

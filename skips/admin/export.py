@@ -37,6 +37,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 
 from skips.models import Skip
+from skips.rollups import INTEGER_FIELDS
 from skips.serializers import format_timestamp
 from skips.users import user_field_names
 
@@ -161,20 +162,7 @@ def header_line(columns: Sequence[Column]) -> str:
 ColumnKind = Literal["text", "plain", "timestamp"]
 
 TEXT_FIELDS = frozenset({"CharField", "TextField", "SlugField", "EmailField", "URLField"})
-PLAIN_FIELDS = frozenset(
-    {
-        "AutoField",
-        "BigAutoField",
-        "SmallAutoField",
-        "IntegerField",
-        "BigIntegerField",
-        "SmallIntegerField",
-        "PositiveIntegerField",
-        "PositiveBigIntegerField",
-        "PositiveSmallIntegerField",
-        "UUIDField",
-    }
-)
+PLAIN_FIELDS = INTEGER_FIELDS | {"UUIDField"}
 
 
 def sql_bracket(characters: Sequence[str]) -> str:
