@@ -10,6 +10,7 @@ from django.db import models
 from django.db.models import Exists, OuterRef, Prefetch, Q
 
 from skips.conf import conf, get_ticket_model
+from skips.rollups import flags_in_use
 
 if TYPE_CHECKING:
     from skips.models import Skip
@@ -217,6 +218,10 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         q = archived_q()
         scope = self._count_scope
         skips = self.all() if q is None else self.exclude(through_ticket(q))
+        if q is not None and flags_in_use(skips.db):
+            # The same skips, said so that PostgreSQL reads the partial indexes
+            # of listed skips instead of walking past the archived ones.
+            skips = skips.filter(listed=True)
         if scope is not None:
             skips._count_scope = CountScope(scope.user_id, not_archived=True)
         return skips
