@@ -1,10 +1,23 @@
 """The skips report: which tickets nobody wants, who skips what, and why.
 
-:func:`build_report` runs a fixed number of aggregate queries (seven, five when
-no skip matches) over the skips of a date range, whatever the size of the
-table; the range is read from the ``created_at`` index (or the
-``(user, created_at, id)`` index for one agent).
-The report imports nothing from the admin, which draws it.
+:func:`build_report` runs a fixed number of queries over the skips of a date
+range, whatever the size of the table; the range is read from the
+``created_at`` index (or the ``(user, created_at, id)`` index for one agent):
+
+- the agents, one row each, with the totals summed over all of them by window
+  functions (skips, skips with a reason, agents; ``COUNT(*) OVER ()``);
+- the skips of each day;
+- the tickets by skips, with how many tickets (``COUNT(*) OVER ()``); the
+  distinct agents of the top tickets only, through the ``(ticket, created_at,
+  id)`` index;
+- the reasons, grouped as written, then folded (``LOWER(TRIM())``) once per
+  distinct reason rather than once per skip;
+- the top agents and tickets by primary key.
+
+Seven queries, one when no skip matches. Each reads the period's skips once:
+the report costs in proportion to the skips of the period (see "The report" in
+``docs/design/scale.rst``). The figures are exact. The report imports nothing
+from the admin, which draws it.
 """
 
 from __future__ import annotations

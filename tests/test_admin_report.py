@@ -184,7 +184,8 @@ def test_report_queries_are_fixed_whatever_the_data_size(desk: dict[str, Any]) -
     assert len(small_agent) == len(large_agent), "\n".join(large_agent)
     table = connection.ops.quote_name("skips_skip")
     aggregates = [s for s in large if f"FROM {table}" in s and "EXISTS" not in s]
-    assert len(aggregates) == 5  # totals, days, tickets, agents, reasons
+    # Agents with the totals, days, tickets, the top tickets' agents, reasons.
+    assert len(aggregates) == 5
     assert all("GROUP BY" in s or "COUNT(" in s.upper() for s in aggregates)
 
 

@@ -15,10 +15,11 @@ from collections import Counter, defaultdict
 from typing import Any
 
 import pytest
+from django.db import connection, transaction
 from django.utils import timezone
 
 from skips.models import Skip
-from tests.admin_support import REPORT, logged_in, staff
+from tests.admin_support import REPORT, logged_in, sql, staff
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -60,6 +61,15 @@ def desk() -> dict[str, Any]:
     return {"agents": agents, "tickets": tickets}
 
 
+def given(reason: str) -> bool:
+    """Whether a skip has a reason: ``reason <> ''`` in SQL.
+
+    MariaDB and MySQL compare strings without their trailing spaces (``PAD
+    SPACE`` collations): there a reason of spaces only equals ``''``.
+    """
+    return bool(reason.rstrip(" ") if connection.vendor == "mysql" else reason)
+
+
 def expected(
     first: datetime.date, last: datetime.date, *, agent: Any = None, hide_archived: bool = False
 ) -> dict[str, Any]:
@@ -83,11 +93,11 @@ def expected(
     reasons: Counter[str] = Counter()
     for _, ticket, user, reason in rows:
         ticket_agents[ticket].add(user)
-        if reason:
+        if given(reason):
             agent_reasons[user] += 1
             if reason.strip(" "):
                 reasons[reason.strip(" ").lower()] += 1
-    with_reason = sum(1 for *_, reason in rows if reason)
+    with_reason = sum(1 for *_, reason in rows if given(reason))
     days = [first + datetime.timedelta(days=i) for i in range((last - first).days + 1)]
     top_tickets = sorted(by_ticket, key=lambda t: (-by_ticket[t], t))[:10]
     top_agents = sorted(by_agent, key=lambda u: (-by_agent[u], u))[:10]
@@ -100,6 +110,23 @@ def expected(
     }
 
 
+def zones_known() -> bool:
+    """Whether the database converts to named time zones (MariaDB needs its time zone tables)."""
+    if connection.vendor != "mysql":
+        return True
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT CONVERT_TZ('2000-01-01 12:00:00', 'UTC', 'America/New_York')")
+        return cursor.fetchone()[0] is not None
+
+
+def check(figures: dict[str, Any], counted: dict[str, Any]) -> None:
+    """The figures are those counted, the days left out where the database cannot
+    tell them (MariaDB without its time zone tables: ``CONVERT_TZ`` gives NULL)."""
+    if not zones_known():
+        figures, counted = dict(figures, days=None), dict(counted, days=None)
+    assert figures == counted
+
+
 def shown(client: Any, **params: Any) -> dict[str, Any]:
     """The same figures, as the report page has them."""
     response = client.get(REPORT, params)
@@ -109,7 +136,8 @@ def shown(client: Any, **params: Any) -> dict[str, Any]:
     counts = [row.skips for row in report.top_reasons]
     assert counts == sorted(counts, reverse=True)
     for row in report.top_reasons:  # an example of the reason as written
-        assert row.reason == row.reason.strip() and row.reason
+        assert row.reason
+        assert row.reason == row.reason.strip()
     return {
         "totals": (report.total, report.with_reason, report.tickets, report.agents),
         "days": report.days,
@@ -121,18 +149,14 @@ def shown(client: Any, **params: Any) -> dict[str, Any]:
     }
 
 
-@pytest.mark.parametrize(
-    ("days_back", "length"), [(29, 30), (44, 45), (10, 1), (60, 5)], ids=str
-)
-def test_report_equals_a_count_in_python(
-    desk: dict[str, Any], days_back: int, length: int
-) -> None:
+@pytest.mark.parametrize(("days_back", "length"), [(29, 30), (44, 45), (10, 1), (60, 5)], ids=str)
+def test_report_equals_a_count_in_python(desk: dict[str, Any], days_back: int, length: int) -> None:
     today = timezone.localdate()
     first = today - datetime.timedelta(days=days_back)
     last = first + datetime.timedelta(days=length - 1)
     client = logged_in(staff("view_skip"))
     figures = shown(client, first=first.isoformat(), last=last.isoformat())
-    assert figures == expected(first, last)
+    check(figures, expected(first, last))
     if days_back != 60:
         assert figures["totals"][0] > 0
 
@@ -148,15 +172,16 @@ def test_report_of_an_agent_equals_a_count_in_python(
     params: dict[str, Any] = {"first": first.isoformat(), "last": today.isoformat()}
     if hide_archived:
         params["hide_archived"] = "on"
-    assert shown(client, agent=agent.pk, **params) == expected(
-        first, today, agent=agent, hide_archived=hide_archived
-    )
+    figures = shown(client, agent=agent.pk, **params)
+    check(figures, expected(first, today, agent=agent, hide_archived=hide_archived))
     if hide_archived:
-        assert shown(client, **params) == expected(first, today, hide_archived=True)
+        check(shown(client, **params), expected(first, today, hide_archived=True))
 
 
 @pytest.mark.parametrize("zone", ["America/New_York", "Asia/Kolkata"])
 def test_report_days_follow_the_time_zone(desk: dict[str, Any], settings: Any, zone: str) -> None:
+    if not zones_known():
+        pytest.skip("the database has no time zone tables")
     settings.TIME_ZONE = zone
     today = timezone.localdate()
     first = today - datetime.timedelta(days=29)
@@ -169,6 +194,39 @@ def test_report_of_a_period_without_skips(desk: dict[str, Any]) -> None:
     last = first + datetime.timedelta(days=6)
     client = logged_in(staff("view_skip"))
     figures = shown(client, first=first.isoformat(), last=last.isoformat())
-    assert figures == expected(first, last)
+    check(figures, expected(first, last))
     assert figures["totals"] == (0, 0, 0, 0)
     assert [n for _, n in figures["days"]] == [0] * 7
+
+
+def test_a_period_without_skips_takes_one_aggregate(desk: dict[str, Any]) -> None:
+    client = logged_in(staff("view_skip"))
+    client.get(REPORT)
+    first = timezone.localdate() - datetime.timedelta(days=400)
+    with sql() as statements:
+        shown(client, first=first.isoformat(), last=first.isoformat())
+    table = connection.ops.quote_name("skips_skip")
+    assert len([s for s in statements if f"FROM {table}" in s and "EXISTS" not in s]) == 1
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's work_mem")
+def test_work_mem_is_raised_for_the_report_only(desk: dict[str, Any]) -> None:
+    from skips.reports import WORK_MEM, build_report
+
+    today = timezone.localdate()
+    with transaction.atomic(), connection.cursor() as cursor:  # as with ATOMIC_REQUESTS
+        cursor.execute("SET LOCAL work_mem = '1MB'")
+        with sql() as statements:
+            report = build_report(Skip.objects.all(), today - datetime.timedelta(days=29), today)
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == "1MB"
+    assert report.total > 0
+    raised = f"set_config('work_mem', '{WORK_MEM}', true)"
+    assert any(raised in s for s in statements)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SET LOCAL work_mem = '1GB'")  # a larger one is left alone
+        with sql() as statements:
+            build_report(Skip.objects.all(), today, today)
+        cursor.execute("SHOW work_mem")
+        assert cursor.fetchone()[0] == "1GB"
+    assert not any(raised in s for s in statements)
