@@ -217,11 +217,14 @@ class SkipQuerySet(models.QuerySet["Skip"]):
         """Leave out the skips of archived tickets (see ``SKIPS_ARCHIVED_TICKETS``)."""
         q = archived_q()
         scope = self._count_scope
-        skips = self.all() if q is None else self.exclude(through_ticket(q))
-        if q is not None and flags_in_use(skips.db):
-            # The same skips, said so that PostgreSQL reads the partial indexes
-            # of listed skips instead of walking past the archived ones.
-            skips = skips.filter(listed=True)
+        if q is None:
+            skips = self.all()
+        elif flags_in_use(self.db):
+            # The same skips, as the triggers keep them: PostgreSQL reads the
+            # partial indexes of listed skips, no ticket looked up per skip.
+            skips = self.filter(listed=True)
+        else:
+            skips = self.exclude(through_ticket(q))
         if scope is not None:
             skips._count_scope = CountScope(scope.user_id, not_archived=True)
         return skips

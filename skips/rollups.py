@@ -39,7 +39,7 @@ from django.db.models import BooleanField
 from skips.conf import conf, get_ticket_model
 
 #: Version of the trigger code: a new version reinstalls the triggers on ``migrate``.
-VERSION = "4"
+VERSION = "5"
 
 
 def archived_column() -> str | bool | None:
@@ -248,11 +248,12 @@ FUNCTIONS = (
     "skips_rollup_ticket_insert",
 )
 
-#: The partial indexes of listed skips, in the order of the lists: everyone's
-#: skips, an agent's (a ticket's list reads the ticket's own index).
+#: The partial indexes of listed skips, in the order of the three lists:
+#: everyone's skips, an agent's, a ticket's (whose count they answer alone).
 INDEXES = {
     "skips_listed_created_idx": "(created_at, id)",
     "skips_listed_user_created_idx": "(user_id, created_at, id)",
+    "skips_listed_ticket_created_idx": "(ticket_id, created_at, id)",
 }
 
 

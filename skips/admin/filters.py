@@ -19,7 +19,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, ValidationError
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import HttpRequest
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -252,16 +252,15 @@ class ArchivedFilter(admin.SimpleListFilter):
         q = archived_q()
         if q is None:
             return None
+        if self.value() not in ("hide", "only"):
+            return None
+        hide = self.value() == "hide"  # the skips the API lists
+        if flags_in_use(queryset.db):
+            # Kept by triggers (PostgreSQL): the partial indexes of listed
+            # skips, no ticket looked up per skip.
+            return queryset.filter(listed=hide)
         # EXISTS, not IN: at a million tickets the list of archived ones is
         # too big to hash, and NOT IN would read it again for every skip; an
         # (anti) semi-join probes the ticket's primary key instead.
         archived = Exists(get_ticket_model()._default_manager.filter(q, pk=OuterRef("ticket_id")))
-        # Where triggers keep the skips' listed flags (PostgreSQL), the flag
-        # narrows first: the partial indexes of listed skips, no walk past the
-        # other kind.
-        flags = flags_in_use(queryset.db)
-        if self.value() == "hide":  # the skips the API lists
-            return queryset.filter(~archived, *([Q(listed=True)] if flags else []))
-        if self.value() == "only":
-            return queryset.filter(archived, *([Q(listed=False)] if flags else []))
-        return None
+        return queryset.filter(~archived if hide else archived)
