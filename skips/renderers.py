@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any, cast
 
 import orjson
@@ -93,3 +93,39 @@ class SkipsContentNegotiation(DefaultContentNegotiation):
 
     # REST framework's own switch: no query parameter overrides the format.
     settings = APISettings(user_settings=cast(Any, {"URL_FORMAT_OVERRIDE": None}))  # type: ignore[assignment]
+
+    def select_renderer(
+        self, request: Any, renderers: Iterable[Any], format_suffix: str | None = None
+    ) -> tuple[Any, str]:
+        """REST framework's choice, remembered for the ``Accept`` headers and
+        suffixes most requests send: it depends on nothing else (no query
+        parameter here). A short list of short headers only: clients choose them."""
+        renderers = list(renderers)
+        header = request.META.get("HTTP_ACCEPT", "*/*")
+        key = None
+        if (
+            len(header) <= _MAX_REMEMBERED_ACCEPT
+            and self.settings.URL_FORMAT_OVERRIDE is None
+            and type(self).get_accept_list is DefaultContentNegotiation.get_accept_list
+        ):
+            key = (
+                type(self),
+                format_suffix,
+                header,
+                tuple((type(r), r.media_type, r.format) for r in renderers),
+            )
+            known = _NEGOTIATED.get(key)
+            if known is not None:
+                index, media_type = known
+                return renderers[index], media_type
+        renderer, media_type = super().select_renderer(request, renderers, format_suffix)
+        if key is not None and len(_NEGOTIATED) < _MAX_NEGOTIATED:
+            _NEGOTIATED[key] = (renderers.index(renderer), media_type)
+        return renderer, media_type
+
+
+#: The renderer (its index) and media type chosen, by negotiation, suffix,
+#: Accept header and renderers; at most _MAX_NEGOTIATED, of short headers only.
+_NEGOTIATED: dict[tuple[Any, ...], tuple[int, str]] = {}
+_MAX_NEGOTIATED = 128
+_MAX_REMEMBERED_ACCEPT = 200

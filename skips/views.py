@@ -12,6 +12,8 @@ Every route also answers with a ``.json`` suffix. Override points are the
 
 from __future__ import annotations
 
+import functools
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -22,8 +24,10 @@ from django.db import IntegrityError, router, transaction
 from django.db.models import Model
 from django.db.models.base import ModelState
 from django.db.models.query import ValuesIterable
+from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -149,7 +153,7 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
             for header, value in (headers() if headers else {}).items():
                 response[header] = value
         # Answers hold one user's data: no shared cache may keep them.
-        add_never_cache_headers(response)
+        never_cache(response)
         return response
 
     # Reading
@@ -458,6 +462,24 @@ def _resolves(obj: Any, name: str, owner: type) -> bool:
     """Whether ``obj.name`` is the method ``owner`` defines (no subclass overrides it)."""
     method = getattr(obj, name, None)
     return getattr(method, "__func__", None) is owner.__dict__.get(name)
+
+
+def never_cache(response: Any) -> None:
+    """``add_never_cache_headers(response)``; on an answer with neither header yet
+    (every one of these views'), the ``Cache-Control`` it writes, worked out once."""
+    if response.has_header("Cache-Control") or response.has_header("Expires"):
+        add_never_cache_headers(response)
+        return
+    response.headers["Expires"] = http_date(time.time())
+    response.headers["Cache-Control"] = _never_cache_control()
+
+
+@functools.cache
+def _never_cache_control() -> str:
+    response = HttpResponse()
+    add_never_cache_headers(response)
+    value: str = response.headers["Cache-Control"]
+    return value
 
 
 def listed_skips(user: Any) -> SkipQuerySet:
