@@ -520,7 +520,7 @@ class ListShape:
 class _StandInUser:
     """What ``visible_to`` reads of a user, and nothing more: an active user of the
     user model with the id given, holding what the shape says. Whether it stands in
-    for the request's user is checked once per shape (:meth:`CompiledList.compiles`)."""
+    for the request's user is checked once per shape (:meth:`CompiledList.compiled`)."""
 
     @staticmethod
     def make(shape: ListShape, pk: Any) -> Any:
@@ -549,6 +549,7 @@ class _Compiled:
     pages: dict[tuple[int | None, int | None], CompiledQuery]
 
 
+_NO_SCOPE = object()
 #: By shape of list, at most MAX_LISTS of them; past it the ORM builds the list.
 _SHAPES: dict[ListShape, _Compiled | None] = {}
 #: Shapes, and slices of a shape, kept at most.
@@ -589,9 +590,10 @@ class CompiledList:
             same = False
         compiled = None
         if same:
-            # The maintained counts answer some lists (SkipQuerySet.count): those
-            # go through the queryset; the others are Django's COUNT.
-            plain = getattr(real, "_count_scope", None) is None
+            # The maintained counts answer some lists (SkipQuerySet.count, when it
+            # has a count scope): those go through the queryset; the others are
+            # Django's COUNT.
+            plain = getattr(real, "_count_scope", _NO_SCOPE) is None
             compiled = _Compiled(plain, CompiledQuery(shape.build), {})
         if len(_SHAPES) < MAX_LISTS:
             _SHAPES[shape] = compiled
