@@ -518,10 +518,13 @@ class DatasetBuilder:
         tickets = list(
             Ticket.objects.filter(external_id__startswith=PREFIX)
             .order_by("created_at", "pk")
-            .values_list("pk", "created_at")
+            .values_list("pk", "created_at", "is_archived")
         )
-        ticket_ids = [pk for pk, _created in tickets]
-        ticket_times = [created.timestamp() for _pk, created in tickets]
+        ticket_ids = [pk for pk, _created, _archived in tickets]
+        ticket_times = [created.timestamp() for _pk, created, _archived in tickets]
+        # Written as the triggers of skips.rollups keep it (they are off while
+        # loading), so that installing them has no flag to put right.
+        ticket_listed = [not archived for _pk, _created, archived in tickets]
         ticket_weights = _zipf_cumulative(len(tickets), TICKET_SKEW, rng)
         skippers = [supervisor, *agents]
         skipper_weights = _zipf_cumulative(len(skippers), AGENT_SKEW, rng)
@@ -552,12 +555,12 @@ class DatasetBuilder:
                     rng.choice(demo_data.SKIP_REASONS),
                     created_at,
                     created_at,
+                    ticket_listed[index],
                 )
 
+        columns = ("ticket_id", "user_id", "reason", "created_at", "updated_at", "listed")
         with transaction.atomic():
-            written = self.writer.write(
-                Skip, ("ticket_id", "user_id", "reason", "created_at", "updated_at"), rows()
-            )
+            written = self.writer.write(Skip, columns, rows())
         elapsed = time.perf_counter() - started
         self.say(f"skips: {written:,} added ({existing + written:,} in all) in {elapsed:.1f}s")
 

@@ -57,6 +57,10 @@ class Skip(models.Model):
     # A default rather than auto_now_add, so that a host can import history.
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+    # Whether the skip's ticket is listed (not archived), kept by the triggers
+    # of skips.rollups on PostgreSQL so that the lists read a partial index;
+    # True and unused elsewhere. Not part of the API.
+    listed = models.BooleanField(_("listed"), db_default=True, editable=False)
 
     objects = SkipManager()
 

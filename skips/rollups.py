@@ -39,7 +39,7 @@ from django.db.models import BooleanField
 from skips.conf import conf, get_ticket_model
 
 #: Version of the trigger code: a new version reinstalls the triggers on ``migrate``.
-VERSION = "3"
+VERSION = "5"
 
 
 def archived_column() -> str | bool | None:
@@ -122,12 +122,45 @@ def rollup_count(using: str, user_id: Any | None) -> int | None:
     return int(total)
 
 
+# Listed flags
+
+
+#: Installs this process has made or seen: (alias, database name, key).
+_seen: set[tuple[str, str, str]] = set()
+
+
+def flags_in_use(using: str) -> bool:
+    """Whether ``Skip.listed`` on ``using`` is kept by triggers installed for the
+    settings in force, so that the lists may narrow on it (and read the partial
+    indexes of listed skips). Asks the database once per process and setting."""
+    connection = connections[using]
+    if connection.vendor != "postgresql":
+        return False
+    key = rollup_key()
+    if key is None:
+        return False
+    seen = (using, str(connection.settings_dict["NAME"]), key)
+    if seen not in _seen:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT obj_description(%s::regclass, 'pg_class')", [_counts_table()])
+            if cursor.fetchone()[0] != key:
+                return False
+        _seen.add(seen)
+    return True
+
+
+def _forget(connection: BaseDatabaseWrapper) -> None:
+    for seen in [seen for seen in _seen if seen[0] == connection.alias]:
+        _seen.discard(seen)
+
+
 # Installing
 
 
 def install(using: str = "default") -> bool:
     """Install (or remove) the triggers on ``using`` as the settings say; fill the
-    counts when installing. Returns whether triggers are in place. Idempotent."""
+    counts and the listed flags when installing. Returns whether triggers are in
+    place. Idempotent."""
     connection = connections[using]
     if connection.vendor != "postgresql":
         return False
@@ -135,19 +168,23 @@ def install(using: str = "default") -> bool:
     with connection.cursor() as cursor:
         cursor.execute("SELECT obj_description(%s::regclass, 'pg_class')", [_counts_table()])
         installed = cursor.fetchone()[0]
+    name = str(connection.settings_dict["NAME"])
     if installed == key and key is not None:
+        _seen.add((using, name, key))
         return True
+    _forget(connection)
     with transaction.atomic(using=using), connection.cursor() as cursor:
         _drop(connection, cursor)
+        table = connection.ops.quote_name(_counts_table())
         if key is None:
-            table = connection.ops.quote_name(_counts_table())
+            _drop_indexes(connection, cursor)
             cursor.execute(f"TRUNCATE {table}")
             cursor.execute(f"COMMENT ON TABLE {table} IS NULL")
             return False
         for statement in _install_sql(connection):
             cursor.execute(statement)
-        table = connection.ops.quote_name(_counts_table())
         cursor.execute(f"COMMENT ON TABLE {table} IS %s", [key])
+    _seen.add((using, name, key))
     return True
 
 
@@ -173,10 +210,15 @@ def _listed(n: dict[str, str], row: str) -> str:
 
 
 def uninstall(connection: BaseDatabaseWrapper) -> None:
-    """Remove the triggers (before the counts table goes: migrating back past 0004)."""
+    """Remove the triggers and the partial indexes (migrating back past 0004 or 0005)."""
     if connection.vendor == "postgresql":
+        _forget(connection)
         with connection.cursor() as cursor:
             _drop(connection, cursor)
+            _drop_indexes(connection, cursor)
+            # The counts no longer follow the writes: no list may read them.
+            table = connection.ops.quote_name(_counts_table())
+            cursor.execute(f"COMMENT ON TABLE {table} IS NULL")
 
 
 def _drop(connection: BaseDatabaseWrapper, cursor: Any) -> None:
@@ -191,13 +233,28 @@ def _drop(connection: BaseDatabaseWrapper, cursor: Any) -> None:
         cursor.execute(f"DROP FUNCTION IF EXISTS {function}() CASCADE")
 
 
+def _drop_indexes(connection: BaseDatabaseWrapper, cursor: Any) -> None:
+    for index in INDEXES:
+        cursor.execute(f"DROP INDEX IF EXISTS {connection.ops.quote_name(index)}")
+
+
 FUNCTIONS = (
     "skips_rollup_compact",
     "skips_rollup_skip_change",
+    "skips_rollup_skip_listed",
     "skips_rollup_skip_truncate",
     "skips_rollup_ticket_archive",
     "skips_rollup_ticket_delete",
+    "skips_rollup_ticket_insert",
 )
+
+#: The partial indexes of listed skips, in the order of the three lists:
+#: everyone's skips, an agent's, a ticket's (whose count they answer alone).
+INDEXES = {
+    "skips_listed_created_idx": "(created_at, id)",
+    "skips_listed_user_created_idx": "(user_id, created_at, id)",
+    "skips_listed_ticket_created_idx": "(ticket_id, created_at, id)",
+}
 
 
 #: A write folds the counts into one row per agent with this chance (so the
@@ -212,21 +269,58 @@ def _install_sql(connection: BaseDatabaseWrapper) -> list[str]:
     # add(user, delta): a row appended, never an update of a shared row, so
     # that two transactions writing skips of one agent never wait for each other.
     add = "INSERT INTO {counts} (user_id, n) VALUES ({user}, {delta});"
-    listed_ticket = "EXISTS (SELECT 1 FROM {tickets} t WHERE t.{ticket_pk} = {id} AND {listed})"
-    n = {**n, "listed": _listed(n, "t")}
+    listed_ticket = (
+        f"EXISTS (SELECT 1 FROM {n['tickets']} t"
+        f" WHERE t.{n['ticket_pk']} = NEW.ticket_id AND {_listed(n, 't')})"
+    )
+    # Fill first, the triggers not yet there: no write to either table may
+    # slip in between (writers wait for the lock, which creating the triggers
+    # would take anyway; readers go on).
     statements = [
+        f"LOCK TABLE {n['skips']}, {n['tickets']} IN SHARE ROW EXCLUSIVE MODE",
+        # The flags, only where they are wrong (a reinstall changes few).
+        f"""
+UPDATE {n["skips"]} s SET listed = FALSE FROM {n["tickets"]} t
+  WHERE t.{n["ticket_pk"]} = s.ticket_id AND s.listed AND NOT ({_listed(n, "t")})""",
+        f"""
+UPDATE {n["skips"]} s SET listed = TRUE FROM {n["tickets"]} t
+  WHERE t.{n["ticket_pk"]} = s.ticket_id AND NOT s.listed AND {_listed(n, "t")}""",
+        f"TRUNCATE {n['counts']}",
+        f"""
+INSERT INTO {n["counts"]} (user_id, n)
+  SELECT user_id, COUNT(*) FROM {n["skips"]} WHERE listed GROUP BY user_id""",
+        # CREATE INDEX refuses to run while foreign key checks wait for the
+        # commit (skips written earlier in this transaction): check them now.
+        "SET CONSTRAINTS ALL IMMEDIATE",
+        "SET CONSTRAINTS ALL DEFERRED",
+        *(
+            f"CREATE INDEX IF NOT EXISTS {connection.ops.quote_name(index)}"
+            f" ON {n['skips']} {columns} WHERE listed"
+            for index, columns in INDEXES.items()
+        ),
+        # A new or moved skip takes its ticket's state (a ticket not there yet,
+        # inserted later in the transaction, is not listed until it arrives).
+        # Django's save() writes ticket_id with the other columns, so a stale
+        # flag it carries is put right here; the ticket triggers below set the
+        # flag alone.
+        f"""
+CREATE FUNCTION skips_rollup_skip_listed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  NEW.listed := {listed_ticket};
+  RETURN NEW;
+END $$""",
+        f"""
+CREATE TRIGGER skips_rollup_skip_listed BEFORE INSERT OR UPDATE OF ticket_id
+  ON {n["skips"]} FOR EACH ROW EXECUTE FUNCTION skips_rollup_skip_listed()""",
+        # The counts follow the flags, row by row.
         f"""
 CREATE FUNCTION skips_rollup_skip_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF TG_OP IN ('DELETE', 'UPDATE') THEN
-    IF {listed_ticket.format(**n, id="OLD.ticket_id")} THEN
-      {add.format(**n, user="OLD.user_id", delta="-1")}
-    END IF;
+  IF TG_OP IN ('DELETE', 'UPDATE') AND OLD.listed THEN
+    {add.format(**n, user="OLD.user_id", delta="-1")}
   END IF;
-  IF TG_OP IN ('INSERT', 'UPDATE') THEN
-    IF {listed_ticket.format(**n, id="NEW.ticket_id")} THEN
-      {add.format(**n, user="NEW.user_id", delta="1")}
-    END IF;
+  IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.listed THEN
+    {add.format(**n, user="NEW.user_id", delta="1")}
   END IF;
   IF random() < {COMPACT_EVERY_INVERSE} THEN
     PERFORM skips_rollup_compact();
@@ -249,9 +343,10 @@ END $$""",
 CREATE TRIGGER skips_rollup_skip_insert_delete AFTER INSERT OR DELETE ON {n["skips"]}
   FOR EACH ROW EXECUTE FUNCTION skips_rollup_skip_change()""",
         f"""
-CREATE TRIGGER skips_rollup_skip_update AFTER UPDATE OF user_id, ticket_id ON {n["skips"]}
-  FOR EACH ROW WHEN (OLD.user_id IS DISTINCT FROM NEW.user_id
-                     OR OLD.ticket_id IS DISTINCT FROM NEW.ticket_id)
+CREATE TRIGGER skips_rollup_skip_update AFTER UPDATE OF user_id, ticket_id, listed
+  ON {n["skips"]} FOR EACH ROW
+  WHEN (OLD.listed IS DISTINCT FROM NEW.listed
+        OR (NEW.listed AND OLD.user_id IS DISTINCT FROM NEW.user_id))
   EXECUTE FUNCTION skips_rollup_skip_change()""",
         f"""
 CREATE FUNCTION skips_rollup_skip_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -265,21 +360,28 @@ END $$""",
 CREATE TRIGGER skips_rollup_skip_truncate AFTER TRUNCATE ON {n["skips"]}
   FOR EACH STATEMENT EXECUTE FUNCTION skips_rollup_skip_truncate()""",
         # A ticket deleted while its skips are still there (SQL, not the ORM,
-        # which deletes the skips first): its skips leave the counts now; the
-        # skips' own delete then finds no ticket and changes nothing.
+        # which deletes the skips first): its skips are no longer listed (the
+        # counts follow); their own delete then changes nothing.
         f"""
 CREATE FUNCTION skips_rollup_ticket_delete() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  IF {_listed(n, "OLD")} THEN
-    INSERT INTO {n["counts"]} (user_id, n)
-      SELECT user_id, -COUNT(*) FROM {n["skips"]} WHERE ticket_id = OLD.{n["ticket_pk"]}
-      GROUP BY user_id;
-  END IF;
+  UPDATE {n["skips"]} SET listed = FALSE WHERE ticket_id = OLD.{n["ticket_pk"]} AND listed;
   RETURN OLD;
 END $$""",
         f"""
 CREATE TRIGGER skips_rollup_ticket_delete BEFORE DELETE ON {n["tickets"]}
   FOR EACH ROW EXECUTE FUNCTION skips_rollup_ticket_delete()""",
+        # A ticket inserted after skips of it (a deferred foreign key).
+        f"""
+CREATE FUNCTION skips_rollup_ticket_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  UPDATE {n["skips"]} SET listed = ({_listed(n, "NEW")})
+    WHERE ticket_id = NEW.{n["ticket_pk"]} AND listed IS DISTINCT FROM ({_listed(n, "NEW")});
+  RETURN NULL;
+END $$""",
+        f"""
+CREATE TRIGGER skips_rollup_ticket_insert AFTER INSERT ON {n["tickets"]}
+  FOR EACH ROW EXECUTE FUNCTION skips_rollup_ticket_insert()""",
     ]
     if n["archived_column"]:
         column = n["archived_column"]
@@ -287,10 +389,8 @@ CREATE TRIGGER skips_rollup_ticket_delete BEFORE DELETE ON {n["tickets"]}
             f"""
 CREATE FUNCTION skips_rollup_ticket_archive() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-  INSERT INTO {n["counts"]} (user_id, n)
-    SELECT user_id, CASE WHEN NEW.{column} IS TRUE THEN -COUNT(*) ELSE COUNT(*) END
-    FROM {n["skips"]} WHERE ticket_id = NEW.{n["ticket_pk"]}
-    GROUP BY user_id;
+  UPDATE {n["skips"]} SET listed = ({_listed(n, "NEW")})
+    WHERE ticket_id = NEW.{n["ticket_pk"]} AND listed IS DISTINCT FROM ({_listed(n, "NEW")});
   RETURN NULL;
 END $$""",
             f"""
@@ -298,17 +398,6 @@ CREATE TRIGGER skips_rollup_ticket_archive AFTER UPDATE OF {column} ON {n["ticke
   FOR EACH ROW WHEN ((OLD.{column} IS TRUE) IS DISTINCT FROM (NEW.{column} IS TRUE))
   EXECUTE FUNCTION skips_rollup_ticket_archive()""",
         ]
-    # Fill: no write may slip between the count and the triggers taking over.
-    statements += [
-        f"LOCK TABLE {n['skips']} IN SHARE MODE",
-        f"TRUNCATE {n['counts']}",
-        f"""
-INSERT INTO {n["counts"]} (user_id, n)
-  SELECT s.user_id, COUNT(*) FROM {n["skips"]} s
-  JOIN {n["tickets"]} t ON t.{n["ticket_pk"]} = s.ticket_id
-  WHERE {_listed(n, "t")}
-  GROUP BY s.user_id""",
-    ]
     return statements
 
 
@@ -321,6 +410,11 @@ def install_after_migrate(sender: Any, using: str = "default", **kwargs: Any) ->
     connection = connections[using]
     if connection.vendor != "postgresql":
         return
-    if _counts_table() not in connection.introspection.table_names():
-        return  # migrated backwards past the table
+    Skip = apps.get_model("skips", "Skip")
+    with connection.cursor() as cursor:
+        if _counts_table() not in connection.introspection.table_names(cursor):
+            return  # migrated backwards past the table
+        columns = connection.introspection.get_table_description(cursor, Skip._meta.db_table)
+    if "listed" not in {column.name for column in columns}:
+        return  # migrated backwards past the flags
     install(using)

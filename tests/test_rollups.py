@@ -30,12 +30,17 @@ on_postgresql = pytest.mark.skipif(
 )
 
 
-def listed(user_id: Any = None) -> int:
-    """The exact count, the ordinary way: skips of tickets not archived."""
+def listed_skips(user_id: Any = None) -> Any:
+    """The skips of tickets not archived, the ordinary way (no flag, no count)."""
     skips = Skip.objects.exclude(ticket__in=Case.objects.filter(is_archived=True).values("pk"))
     if user_id is not None:
         skips = skips.filter(user_id=user_id)
-    return skips.order_by().values("pk").count()
+    return skips.order_by()
+
+
+def listed(user_id: Any = None) -> int:
+    """The exact count, the ordinary way."""
+    return int(listed_skips(user_id).values("pk").count())
 
 
 def counted(user_id: Any = None) -> int | None:
@@ -43,7 +48,10 @@ def counted(user_id: Any = None) -> int | None:
 
 
 def assert_counts_exact(*agents: Any) -> None:
+    """The counts, and the skips' listed flags, agree with the tickets."""
     assert counted() == listed()
+    flagged = set(Skip.objects.filter(listed=True).values_list("pk", flat=True))
+    assert flagged == set(listed_skips().values_list("pk", flat=True))
     for agent in agents:
         assert counted(agent.pk) == listed(agent.pk), agent
 
@@ -264,13 +272,112 @@ def test_two_writers_of_one_agent_never_wait_for_each_other() -> None:
 
 @on_postgresql
 @pytest.mark.django_db(transaction=True)
-def test_migrating_back_past_the_counts_removes_the_triggers() -> None:
+@pytest.mark.parametrize("target", ["0003", "0004"])
+def test_migrating_back_past_the_counts_or_flags_removes_the_triggers(target: str) -> None:
     from django.core.management import call_command
 
-    agent = AgentFactory()
+    agent, ticket = AgentFactory(), CaseFactory()
     try:
-        call_command("migrate", "skips", "0003", verbosity=0)
-        SkipFactory(user=agent)  # no trigger left writing to a table that is gone
+        call_command("migrate", "skips", target, verbosity=0)
+        # No trigger left writing to a table or a column that is gone.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {Skip._meta.db_table} (ticket_id, user_id, reason, created_at,"
+                " updated_at) VALUES (%s, %s, '', now(), now())",
+                [ticket.pk, agent.pk],
+            )
+        if target == "0004":
+            assert counted() is None  # not kept any more: the lists count the ordinary way
     finally:
         call_command("migrate", "skips", verbosity=0)
     assert counted() == counted(agent.pk) == 1  # filled again on the way forward
+    assert_counts_exact(agent)
+
+
+@on_postgresql
+def test_a_ticket_inserted_after_its_skips() -> None:
+    """A foreign key is checked at commit: skips may come before their ticket."""
+    agent, other = AgentFactory(), CaseFactory()
+    cases = Case._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(id) + 10 FROM {cases}")
+        pk = cursor.fetchone()[0]
+    Skip.objects.bulk_create([Skip(user=agent, ticket_id=pk), Skip(user=agent, ticket=other)])
+    assert counted(agent.pk) == 1  # the first one's ticket is not there yet
+    CaseFactory(pk=pk)
+    assert_counts_exact(agent)
+    CaseFactory(pk=pk + 1, is_archived=True)
+    Skip.objects.bulk_create([Skip(user=agent, ticket_id=pk + 1)])
+    assert_counts_exact(agent)
+
+
+@on_postgresql
+@pytest.mark.parametrize(
+    ("path", "index", "statement"),
+    [
+        ("/api/v2/skips.json?sort_order=asc", "skips_listed_created_idx", "LIMIT"),
+        ("/api/v2/skips.json?page[size]=5", "skips_listed_created_idx", "LIMIT"),
+        (
+            "/api/v2/users/{agent}/skips.json?sort_order=asc",
+            "skips_listed_user_created_idx",
+            "LIMIT",
+        ),
+        ("/api/v2/tickets/{ticket}/skips.json", "skips_listed_ticket_created_idx", "COUNT("),
+        ("/admin/skips/skip/?archived=hide", "skips_listed_created_idx", "COUNT("),
+        ("/admin/skips/skip/?archived=hide", "skips_listed_created_idx", "LIMIT 100"),
+    ],
+)
+def test_the_lists_can_read_the_partial_indexes_of_listed_skips(
+    path: str, index: str, statement: str
+) -> None:
+    """The page's statement implies the index's ``WHERE listed``: with sequential
+    scans priced out, PostgreSQL reads that index (a table this small would
+    otherwise be read whole)."""
+    supervisor, agent = SupervisorFactory(is_staff=True, is_superuser=True), AgentFactory()
+    tickets = CaseFactory.create_batch(3)
+    for i in range(9):
+        SkipFactory(user=agent, ticket=tickets[i % 3])
+    Case.objects.filter(pk=tickets[0].pk).update(is_archived=True)
+    client = client_for(supervisor)
+    if path.startswith("/admin/"):
+        client.force_login(supervisor)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(path.format(agent=agent.pk, ticket=tickets[1].pk))
+    assert response.status_code == 200
+    pages = [
+        q["sql"]
+        for q in queries.captured_queries
+        if q["sql"].startswith("SELECT") and '."listed"' in q["sql"] and statement in q["sql"]
+    ]
+    assert pages, [q["sql"] for q in queries.captured_queries]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("SET LOCAL enable_bitmapscan = off")
+        cursor.execute(f"EXPLAIN {pages[0]}")
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+    assert index in plan, plan
+
+
+@on_postgresql
+def test_the_flags_are_not_trusted_for_other_settings() -> None:
+    assert rollups.flags_in_use(connection.alias)
+    with override_settings(SKIPS_ARCHIVED_TICKETS=lambda: Q(is_archived=True)):
+        assert not rollups.flags_in_use(connection.alias)  # no trigger follows a callable
+    with override_settings(SKIPS_COUNT_ROLLUP=False):
+        assert not rollups.flags_in_use(connection.alias)
+    agent = AgentFactory()
+    archived, open_ = CaseFactory(is_archived=True), CaseFactory()
+    SkipFactory(user=agent, ticket=archived)
+    skip = SkipFactory(user=agent, ticket=open_)
+    Skip.objects.filter(pk=skip.pk).update(listed=False)  # a flag nobody keeps
+    with connection.cursor() as cursor:  # installed for something else
+        cursor.execute(f"COMMENT ON TABLE {SkipCount._meta.db_table} IS 'v0:other'")
+    seen = set(rollups._seen)
+    rollups._seen.clear()
+    try:
+        assert not rollups.flags_in_use(connection.alias)
+        # A list then leaves the archived tickets out the ordinary way.
+        body = client_for(agent).get("/api/v2/skips.json").json()
+    finally:
+        rollups._seen.update(seen)
+    assert [s["id"] for s in body["skips"]] == [skip.pk]

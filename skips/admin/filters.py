@@ -27,6 +27,7 @@ from django.utils.translation import gettext_lazy as _
 from skips.dates import created_between
 from skips.models import Skip, get_ticket_model
 from skips.querysets import archived_q
+from skips.rollups import flags_in_use
 from skips.users import agents_who_skipped, user_label
 
 #: Lookups of the query string that Django's field list filters use
@@ -251,12 +252,15 @@ class ArchivedFilter(admin.SimpleListFilter):
         q = archived_q()
         if q is None:
             return None
+        if self.value() not in ("hide", "only"):
+            return None
+        hide = self.value() == "hide"  # the skips the API lists
+        if flags_in_use(queryset.db):
+            # Kept by triggers (PostgreSQL): the partial indexes of listed
+            # skips, no ticket looked up per skip.
+            return queryset.filter(listed=hide)
         # EXISTS, not IN: at a million tickets the list of archived ones is
         # too big to hash, and NOT IN would read it again for every skip; an
         # (anti) semi-join probes the ticket's primary key instead.
         archived = Exists(get_ticket_model()._default_manager.filter(q, pk=OuterRef("ticket_id")))
-        if self.value() == "hide":  # the skips the API lists
-            return queryset.filter(~archived)
-        if self.value() == "only":
-            return queryset.filter(archived)
-        return None
+        return queryset.filter(~archived if hide else archived)
