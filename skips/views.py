@@ -52,6 +52,7 @@ from skips.renderers import (
     SkipsJSONParser,
     SkipsJSONRenderer,
 )
+from skips.rollups import flags_in_use
 from skips.routers import note_write, read_primary, read_scope, wrote_recently
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
 from skips.serializers import CompiledQuery, SkipSerializer
@@ -231,13 +232,17 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
         can_read_all = bool(user.has_perm("skips.view_skip"))
         can_add = can_read_all or bool(user.has_perm("skips.add_skip"))
         uses_pk = kind == "own" or not can_read_all
-        shape = ListShape(kind, order, can_read_all, can_add, uses_pk)
+        using = router.db_for_read(Skip)
+        # What the database says, not the settings: whether not_archived() reads
+        # the listed flags there (they are kept only while the triggers are).
+        listed = flags_in_use(using)
+        shape = ListShape(kind, order, can_read_all, can_add, uses_pk, listed)
         values = [user.pk, *ids] if uses_pk else ids
 
         def queryset() -> Any:
             return serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
 
-        return CompiledList(shape, values, router.db_for_read(Skip), queryset)
+        return CompiledList(shape, values, using, queryset)
 
     def check_path_object(self) -> None:
         """Raise ``NotFound`` unless what the path names (a ticket, an agent) is there.
@@ -506,6 +511,8 @@ class ListShape:
     can_read_all: bool
     can_add: bool
     uses_pk: bool
+    #: Whether the database's listed flags are in use (skips.rollups.flags_in_use).
+    listed: bool = False
 
     def build(self, values: list[Any]) -> Any:
         """The rows of the list of ``values`` (the user's id first if it takes it),

@@ -234,3 +234,28 @@ def test_the_renderer_chosen_for_an_accept_header_again(
         assert starts in response.content[:200], response.content[:200]
     assert client.get("/api/v2/skips", HTTP_ACCEPT="image/png").status_code == 406
     assert client.get("/api/v2/skips.json", HTTP_ACCEPT="text/html").status_code == 406
+
+
+def test_a_plan_follows_the_database_s_listed_flags(
+    world: dict[str, Any], shapes: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Whether lists read Skip.listed is the database's to say (its triggers), not
+    the settings': a plan made while the flags were not in use is not used once
+    they are, nor the other way round."""
+    from skips import querysets
+
+    in_use = [False]
+    monkeypatch.setattr(views, "flags_in_use", lambda using: in_use[0])
+    monkeypatch.setattr(querysets, "flags_in_use", lambda using: in_use[0])
+    case = world["cases"][0]
+    url = f"/api/v2/tickets/{case.pk}/skips?per_page=3"
+
+    def page_sql() -> list[str]:
+        with CaptureQueriesContext(connection) as captured:
+            assert client_for(world["supervisor"]).get(url).status_code == 200
+        return [q["sql"] for q in captured if "LIMIT" in q["sql"] and "skips_skip" in q["sql"]]
+
+    for flags in (False, True, False):
+        in_use[0] = flags
+        assert any("listed" in sql for sql in page_sql()) is flags
+    assert sorted(shape.listed for shape in views._SHAPES) == [False, True]
