@@ -12,14 +12,22 @@ Every route also answers with a ``.json`` suffix. Override points are the
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
+from django.core.signals import setting_changed
 from django.db import IntegrityError, router, transaction
 from django.db.models import Model
+from django.db.models.base import ModelState
+from django.db.models.query import ValuesIterable
+from django.http import HttpResponse
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import http_date
 from rest_framework import generics, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -44,9 +52,10 @@ from skips.renderers import (
     SkipsJSONParser,
     SkipsJSONRenderer,
 )
+from skips.rollups import flags_in_use
 from skips.routers import note_write, read_primary, read_scope, wrote_recently
 from skips.schema import TICKET_ID, USER_ID, SkipsAutoSchema, create_schema, list_schema
-from skips.serializers import SkipSerializer
+from skips.serializers import CompiledQuery, SkipSerializer
 from skips.throttling import SkipsRateThrottle
 
 
@@ -145,7 +154,7 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
             for header, value in (headers() if headers else {}).items():
                 response[header] = value
         # Answers hold one user's data: no shared cache may keep them.
-        add_never_cache_headers(response)
+        never_cache(response)
         return response
 
     # Reading
@@ -160,7 +169,7 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
 
     def get_base_queryset(self) -> SkipQuerySet:
         """Skips this request lists, before filtering and ordering."""
-        return Skip.objects.visible_to(self.request.user).not_archived()
+        return listed_skips(self.request.user)
 
     def get_queryset(self) -> SkipQuerySet:
         if getattr(self, "swagger_fake_view", False):  # the OpenAPI generator
@@ -168,15 +177,72 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
         return self.get_base_queryset().in_order(self.get_sort_order())
 
     def filter_queryset(self, queryset: Any) -> Any:
-        # The API's own filters, none of them in the query string: nothing to narrow
-        # (django-filter would build and validate an empty form to say so).
-        if (
+        if self.filters_nothing():
+            return queryset
+        return super().filter_queryset(queryset)
+
+    def filters_nothing(self) -> bool:
+        """The API's own filters, none of them in the query string: nothing to narrow
+        (django-filter would build and validate an empty form to say so)."""
+        return (
             self.filter_backends == (SkipFilterBackend,)
             and getattr(self, "filterset_class", None) is SkipFilter
             and not any(name in self.request.query_params for name in SkipFilter.base_filters)
+        )
+
+    def get_list_path(self) -> tuple[str, list[Any]] | None:
+        """What the stock ``get_base_queryset`` lists, as (kind, path ids): see
+        :data:`LIST_KINDS`; None when a subclass lists otherwise."""
+        if _resolves(self, "get_base_queryset", SkipsAPIView):
+            return "all", []
+        return None
+
+    def compiled_list(self, serializer_class: Any) -> CompiledList | None:
+        """The list this request pages, read through SQL compiled once per shape of
+        list, or None when the ORM builds it (an override, a filter, a host rule).
+
+        Only where the stock methods build the list: ``get_queryset``,
+        ``get_base_queryset``, ``filter_queryset``, the serializer's ``page_queryset``
+        and :class:`SkipsPagination`. The queryset that the ORM would build is built
+        anyway if the paginator asks for more than a count and a slice.
+        """
+        view = type(self)
+        if (
+            view.get_queryset is not SkipsAPIView.get_queryset
+            or view.filter_queryset is not SkipsAPIView.filter_queryset
+            or getattr(self, "swagger_fake_view", False)
+            or type(self.paginator) is not SkipsPagination
+            or getattr(serializer_class.page_queryset, "__func__", None) is not _PAGE_QUERYSET
+            or not serializer_class.renders_from_rows()
         ):
-            return queryset
-        return super().filter_queryset(queryset)
+            return None
+        path = self.get_list_path()  # raises NotFound as get_base_queryset does
+        if path is None:
+            return None
+        order = self.get_sort_order()
+        user = self.request.user
+        if (
+            not self.filters_nothing()
+            or not getattr(user, "is_active", False)
+            or conf.TICKET_ACCESS is not None
+            or callable(conf.ARCHIVED_TICKETS)
+        ):
+            return None
+        kind, ids = path
+        can_read_all = bool(user.has_perm("skips.view_skip"))
+        can_add = can_read_all or bool(user.has_perm("skips.add_skip"))
+        uses_pk = kind == "own" or not can_read_all
+        using = router.db_for_read(Skip)
+        # What the database says, not the settings: whether not_archived() reads
+        # the listed flags there (they are kept only while the triggers are).
+        listed = flags_in_use(using)
+        shape = ListShape(kind, order, can_read_all, can_add, uses_pk, listed)
+        values = [user.pk, *ids] if uses_pk else ids
+
+        def queryset() -> Any:
+            return serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
+
+        return CompiledList(shape, values, using, queryset)
 
     def check_path_object(self) -> None:
         """Raise ``NotFound`` unless what the path names (a ticket, an agent) is there.
@@ -187,7 +253,9 @@ class SkipsAPIView(generics.GenericAPIView[Skip]):
 
     def get(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         serializer_class: Any = self.get_serializer_class()
-        queryset = serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
+        queryset: Any = self.compiled_list(serializer_class)
+        if queryset is None:
+            queryset = serializer_class.page_queryset(self.filter_queryset(self.get_queryset()))
         page = self.paginate_queryset(queryset)
         if page is None:  # pagination_class = None: the whole list, as REST framework does
             rows = list(queryset)
@@ -293,11 +361,25 @@ class TicketSkipListView(SkipsAPIView):
             return super().get_base_queryset().for_ticket(self.get_ticket())
         # A list: the ticket is looked up only if the page is empty
         # (check_path_object). A skip listed is one of a ticket the user may see.
+        return super().get_base_queryset().for_ticket(self.unchecked_ticket())
+
+    def unchecked_ticket(self) -> int:
+        """The path's ticket id, to be looked up only if the page is empty."""
         ticket_id = parse_id(self.kwargs["ticket_id"])
         if ticket_id is None:
             raise NotFound()
         self.unchecked_ticket_id: int | None = ticket_id
-        return super().get_base_queryset().for_ticket(ticket_id)
+        return ticket_id
+
+    def get_list_path(self) -> tuple[str, list[Any]] | None:
+        if (
+            _resolves(self, "get_base_queryset", TicketSkipListView)
+            and _resolves(self, "get_ticket", TicketSkipListView)
+            and _resolves(super(), "get_base_queryset", SkipsAPIView)
+            and _lists_every_row(get_ticket_model())
+        ):
+            return "ticket", [self.unchecked_ticket()]
+        return None
 
     def check_path_object(self) -> None:
         ticket_id = getattr(self, "unchecked_ticket_id", None)
@@ -346,11 +428,29 @@ class UserSkipListView(SkipsAPIView):
         ):
             return super().get_base_queryset().for_user(self.get_user())
         # Another agent: looked up only if the page is empty (check_path_object).
-        pk = parse_id(user_id)
+        return super().get_base_queryset().for_user(self.unchecked_user())
+
+    def unchecked_user(self) -> int:
+        """The path's agent id, to be looked up only if the page is empty."""
+        pk = parse_id(self.kwargs["user_id"])
         if pk is None:
             raise NotFound()
         self.unchecked_user_id: int | None = pk
-        return super().get_base_queryset().for_user(pk)
+        return pk
+
+    def get_list_path(self) -> tuple[str, list[Any]] | None:
+        if not (
+            _resolves(self, "get_base_queryset", UserSkipListView)
+            and _resolves(self, "get_user", UserSkipListView)
+            and _resolves(super(), "get_base_queryset", SkipsAPIView)
+        ):
+            return None
+        user_id = self.kwargs["user_id"]
+        if user_id == "me" or user_id == str(self.request.user.pk):
+            return "own", []
+        if not _lists_every_row(get_user_model()):
+            return None
+        return "agent", [self.unchecked_user()]
 
     def check_path_object(self) -> None:
         pk = getattr(self, "unchecked_user_id", None)
@@ -360,6 +460,192 @@ class UserSkipListView(SkipsAPIView):
 
 _GET_TICKET = TicketSkipListView.get_ticket
 _GET_USER = UserSkipListView.get_user
+_PAGE_QUERYSET = SkipSerializer.page_queryset.__func__  # type: ignore[attr-defined]
+
+
+def _resolves(obj: Any, name: str, owner: type) -> bool:
+    """Whether ``obj.name`` is the method ``owner`` defines (no subclass overrides it)."""
+    method = getattr(obj, name, None)
+    return getattr(method, "__func__", None) is owner.__dict__.get(name)
+
+
+def never_cache(response: Any) -> None:
+    """``add_never_cache_headers(response)``; on an answer with neither header yet
+    (every one of these views'), the ``Cache-Control`` it writes, worked out once."""
+    if response.has_header("Cache-Control") or response.has_header("Expires"):
+        add_never_cache_headers(response)
+        return
+    response.headers["Expires"] = http_date(time.time())
+    response.headers["Cache-Control"] = _never_cache_control()
+
+
+@functools.cache
+def _never_cache_control() -> str:
+    response = HttpResponse()
+    add_never_cache_headers(response)
+    value: str = response.headers["Cache-Control"]
+    return value
+
+
+def listed_skips(user: Any) -> SkipQuerySet:
+    """The skips ``user`` may read, less those of archived tickets: every list's base."""
+    return Skip.objects.visible_to(user).not_archived()
+
+
+#: How each list narrows the skips ``user`` may read, by the path's ids.
+LIST_KINDS: dict[str, Callable[[Any, list[Any]], SkipQuerySet]] = {
+    "all": lambda user, ids: listed_skips(user),
+    "ticket": lambda user, ids: listed_skips(user).for_ticket(ids[0]),
+    "own": lambda user, ids: listed_skips(user).for_user(user),
+    "agent": lambda user, ids: listed_skips(user).for_user(ids[0]),
+}
+
+
+@dataclass(frozen=True)
+class ListShape:
+    """What decides a list's SQL but its values: the list, the order, what the
+    user may read (and whether their id is one of the values)."""
+
+    kind: str
+    order: SortOrder
+    can_read_all: bool
+    can_add: bool
+    uses_pk: bool
+    #: Whether the database's listed flags are in use (skips.rollups.flags_in_use).
+    listed: bool = False
+
+    def build(self, values: list[Any]) -> Any:
+        """The rows of the list of ``values`` (the user's id first if it takes it),
+        as ``SkipSerializer.page_queryset`` reads them."""
+        user = _StandInUser.make(self, values[0] if self.uses_pk else None)
+        ids = values[1:] if self.uses_pk else values
+        rows = SkipSerializer.page_queryset(LIST_KINDS[self.kind](user, ids).in_order(self.order))
+        rows._iterable_class = ValuesIterable  # what PageRowsIterable gives, as CompiledQuery reads
+        return rows
+
+
+class _StandInUser:
+    """What ``visible_to`` reads of a user, and nothing more: an active user of the
+    user model with the id given, holding what the shape says. Whether it stands in
+    for the request's user is checked once per shape (:meth:`CompiledList.compiled`)."""
+
+    @staticmethod
+    def make(shape: ListShape, pk: Any) -> Any:
+        model = get_user_model()
+        user = model.__new__(model)
+        user._state = ModelState()
+        perms = {"skips.view_skip": shape.can_read_all, "skips.add_skip": shape.can_add}
+        vars(user).update(
+            {
+                model._meta.pk.attname: pk,
+                "is_active": True,
+                "has_perm": lambda perm, obj=None: obj is None and perms.get(perm, False),
+            }
+        )
+        return user
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    """A shape's compiled queries, or None when the ORM builds its lists."""
+
+    #: Whether its count is Django's COUNT (not SkipQuerySet's maintained counts).
+    plain_count: bool
+    count: CompiledQuery
+    #: Its rows, by slice.
+    pages: dict[tuple[int | None, int | None], CompiledQuery]
+
+
+_NO_SCOPE = object()
+#: By shape of list, at most MAX_LISTS of them; past it the ORM builds the list.
+_SHAPES: dict[ListShape, _Compiled | None] = {}
+#: Shapes, and slices of a shape, kept at most.
+MAX_LISTS = 256
+
+
+class CompiledList:
+    """A list as the paginators read it: ``count()`` and a slice through SQL compiled
+    once per shape (:class:`skips.serializers.CompiledQuery`); anything else from the
+    queryset the ORM builds, built when first asked for."""
+
+    def __init__(
+        self, shape: ListShape, values: list[Any], using: str, queryset: Callable[[], Any]
+    ) -> None:
+        self.shape = shape
+        self.values = values
+        self.using = using
+        self._build = queryset
+        self._queryset: Any = None
+
+    def queryset(self) -> Any:
+        """The list as the ORM builds it."""
+        if self._queryset is None:
+            self._queryset = self._build()
+        return self._queryset
+
+    def compiled(self) -> _Compiled | None:
+        """The shape's compiled queries; checked when first met: the shape built
+        with the request's own values must be the very query the ORM builds."""
+        shape = self.shape
+        if shape in _SHAPES:
+            return _SHAPES[shape]
+        real = self.queryset()
+        try:
+            built = shape.build(self.values)
+            same = _statement(built, self.using) == _statement(real, self.using)
+        except Exception:
+            same = False
+        compiled = None
+        if same:
+            # The maintained counts answer some lists (SkipQuerySet.count, when it
+            # has a count scope): those go through the queryset; the others are
+            # Django's COUNT.
+            plain = getattr(real, "_count_scope", _NO_SCOPE) is None
+            compiled = _Compiled(plain, CompiledQuery(shape.build), {})
+        if len(_SHAPES) < MAX_LISTS:
+            _SHAPES[shape] = compiled
+        return compiled
+
+    def count(self) -> int:
+        compiled = self.compiled()
+        if compiled is None or not compiled.plain_count:
+            return int(self.queryset().count())
+        return compiled.count.count(self.values, self.using)
+
+    def __getitem__(self, item: Any) -> Any:
+        compiled = self.compiled()
+        if compiled is None or not isinstance(item, slice) or item.step is not None:
+            return self.queryset()[item]
+        key = (item.start, item.stop)
+        page = compiled.pages.get(key)
+        if page is None:
+            if len(compiled.pages) >= MAX_LISTS:
+                return self.queryset()[item]
+            build = self.shape.build
+            page = compiled.pages[key] = CompiledQuery(lambda values: build(values)[item])
+        return page.rows(self.values, self.using)
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self.queryset())
+
+    def __len__(self) -> int:
+        return len(self.queryset())
+
+    def __getattr__(self, name: str) -> Any:
+        # filter() of a cursor, reverse(), anything else a paginator reads: the queryset's.
+        return getattr(self.queryset(), name)
+
+
+def _statement(queryset: Any, using: str) -> tuple[str, tuple[Any, ...]]:
+    sql, params = queryset.query.get_compiler(using).as_sql()
+    return sql, tuple(params)
+
+
+def _forget_lists(**kwargs: Any) -> None:
+    _SHAPES.clear()
+
+
+setting_changed.connect(_forget_lists)
 
 
 def _lists_every_row(model: type[Model]) -> bool:

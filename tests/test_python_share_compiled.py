@@ -143,13 +143,12 @@ BY_FIELD = {
 @pytest.mark.parametrize(
     ("field", "values"),
     [
-        ("pk", []),
         ("pk", [True]),
         ("pk", [1.5]),
         ("opened_at", [datetime.datetime(2020, 1, 1, tzinfo=datetime.timezone.utc)]),
         ("title", [1, "1"]),
     ],
-    ids=["none", "bool", "float", "datetime", "mixed"],
+    ids=["bool", "float", "datetime", "mixed"],
 )
 def test_other_values_go_through_the_orm(
     cases: list[Case], field: str, values: list[Any], compilations: list[int]
@@ -157,6 +156,22 @@ def test_other_values_go_through_the_orm(
     build = BY_FIELD[field]
     assert CompiledQuery(build).rows(values) == list(build(values))
     assert compilations == []
+
+
+def test_no_values_is_a_query_too(cases: list[Case], compilations: list[int]) -> None:
+    every = CompiledQuery(lambda _: Case.objects.order_by("pk").values_list("pk", flat=True))
+    pks = [case.pk for case in cases]
+    with CaptureQueriesContext(connection) as captured:
+        assert every.rows([]) == pks
+        assert every.rows([]) == pks
+        assert every.count([]) == len(pks)
+        assert every.count([]) == len(pks)
+    assert len(captured) == 4
+    # An empty IN () has no statement: the ORM answers, with no query.
+    none = CompiledQuery(lambda ids: Case.objects.filter(pk__in=ids).values_list("pk"))
+    assert none.rows([]) == []
+    assert none.count([]) == 0
+    assert compilations == [0, 0]
 
 
 def test_a_value_the_field_refuses_is_the_orm_s_error(cases: list[Case]) -> None:
@@ -197,3 +212,58 @@ def test_a_page_s_rows_are_the_orm_s(
     assert list(SkipSerializer.page_queryset(skips).reverse()[:2]) == list(
         skips.values(*ROW_FIELDS).reverse()[:2]
     )
+
+
+@pytest.mark.parametrize("use_tz", [True, False])
+def test_compiled_dict_rows_are_the_orm_s(cases: list[Case], settings: Any, use_tz: bool) -> None:
+    settings.USE_TZ = use_tz
+    query = CompiledQuery(
+        lambda ids: (
+            Case.objects.filter(pk__in=ids)
+            .order_by("pk")
+            .values("pk", "opened_at", "is_archived", "title", "owner_id")
+        )
+    )
+    pks = [case.pk for case in cases]
+    for ids in (pks[:1], pks[1:3], pks[2:4]):
+        assert query.rows(ids) == list(query.build(ids))
+
+
+def test_counts_are_the_orm_s_compiled_once(cases: list[Case]) -> None:
+    counts: list[int] = []
+    real = compiled_module._compile_count
+
+    def counting(*args: Any) -> Any:
+        counts.append(args[1])
+        return real(*args)
+
+    build = lambda ids: Skip.objects.filter(ticket_id__in=ids).exclude(reason="x")  # noqa: E731
+    query = CompiledQuery(build)
+    pks = [case.pk for case in cases]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(compiled_module, "_compile_count", counting)
+        for ids in ([pks[0]], pks[1:3], [pks[2]], [pks[4], pks[5]], [987_654]):
+            with CaptureQueriesContext(connection) as captured:
+                assert query.count(ids) == build(ids).count()
+            # Compiling records its statement without running it: one query each.
+            assert len(captured) == 2, captured
+    assert counts == [1, 2]
+
+
+def test_a_plan_that_is_not_the_orm_s_statement_is_not_used(cases: list[Case]) -> None:
+    """A build that makes another query for the stand-ins than for real values:
+    the check against the ORM's own statement finds it; the ORM answers."""
+
+    def build(ids: list[int]) -> Any:
+        queryset = Case.objects.filter(pk__in=ids)
+        if ids[0] < 0:  # the stand-ins
+            queryset = queryset.filter(title="never")
+        return queryset.order_by("pk").values_list("pk", flat=True)
+
+    query = CompiledQuery(build)
+    pks = [case.pk for case in cases]
+    assert query.rows(pks[:2]) == pks[:2]
+    assert query.count(pks[:2]) == 2
+    assert list(query.plans.values()) == [None]
+    assert list(query.count_plans.values()) == [None]
+    assert query.rows(pks[2:4]) == pks[2:4]

@@ -18,20 +18,29 @@ from rest_framework import serializers
 
 from skips.models import MAX_ID
 
+#: ``YYYY-MM-DDTHH:MM:SSZ``: %-formatting is the quickest way to it from a datetime's fields.
+_TIMESTAMP = "%04d-%02d-%02dT%02d:%02d:%02dZ"
+
 
 def format_timestamp(value: datetime.datetime | None) -> str | None:
     """UTC, ISO 8601, whole seconds, with a ``Z``: ``2015-09-30T21:44:03Z``.
 
     A naive value is taken as UTC. This runs for every timestamp of a page, so
-    it avoids the slower ``strftime``.
+    it avoids the slower ``strftime`` and ``isoformat`` (which formats the offset).
     """
     if value is None:
         return None
     offset = value.utcoffset()
     if offset:
         value = value - offset
-    # "YYYY-MM-DDTHH:MM:SS" and the offset, if any, which is zero by now.
-    return value.isoformat(timespec="seconds")[:19] + "Z"
+    return _TIMESTAMP % (
+        value.year,
+        value.month,
+        value.day,
+        value.hour,
+        value.minute,
+        value.second,
+    )
 
 
 class TimestampField(serializers.DateTimeField):

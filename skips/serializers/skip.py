@@ -127,12 +127,15 @@ class SkipSerializer(serializers.ModelSerializer[Skip]):
         tickets = cls.render_tickets({row["ticket_id"] for row in page}, context)
         return [
             {
-                "created_at": format_timestamp(row["created_at"]),
+                "created_at": (created := format_timestamp(row["created_at"])),
                 "id": row["id"],
                 "reason": row["reason"],
                 "ticket": tickets.get(row["ticket_id"]),
                 "ticket_id": row["ticket_id"],
-                "updated_at": format_timestamp(row["updated_at"]),
+                # Most skips are never changed: formatted once.
+                "updated_at": created
+                if row["updated_at"] == row["created_at"]
+                else format_timestamp(row["updated_at"]),
                 "user_id": row["user_id"],
             }
             for row in page
