@@ -23,15 +23,19 @@ ticket (docs/howto/admin-search.rst).
 
 from __future__ import annotations
 
+import re
+import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import Exists, Model, OuterRef, Q, QuerySet
 from django.utils.text import smart_split, unescape_string_literal
 
 from skips.models import Skip
 
+#: Three letters or digits in a row: a word with a trigram for ``pg_trgm``.
+TRIGRAM = re.compile(r"[^\W_]{3}")
 #: The relations of a skip whose fields the search reads in their own table.
 RELATED = ("ticket", "user")
 
@@ -85,13 +89,24 @@ class IdBudget:
             self.left -= count
 
 
+#: Newest skips in which a word of the skips' own fields (the reason) is looked
+#: for first: a common word is found there at once.
+RECENT = 1000
+#: Seconds for which the ``pg_trgm`` indexes of the skips table are remembered.
+INDEXES_TTL = 300
+#: Lookups that a ``pg_trgm`` GIN index on ``UPPER(column)`` answers.
+TRIGRAM_LOOKUPS = ("icontains", "istartswith")
+_TRIGRAM_COLUMN = re.compile(r"USING gin \(upper\(\(?(\w+)\)?(?:::text)?\) gin_trgm_ops\)")
+_trigram_columns: dict[str, tuple[float, frozenset[str]]] = {}
+
+
 def related_match(
     name: str, model: type[Model], lookup: Q, database: str, budget: IdBudget
-) -> Q | None:
-    """Skips whose ``name`` (``ticket`` or ``user``) matches ``lookup``; None if no skip can.
+) -> list[int] | QuerySet[Any]:
+    """The ids of the ``name``s (``ticket`` or ``user``) matching ``lookup`` that have a skip.
 
-    ``ticket_id IN (ids)`` when at most ``budget.take()`` rows with a skip
-    match, else ``ticket_id IN (SELECT ...)``.
+    At most ``budget.take()`` of them; past it, a subquery of the matching rows
+    (with a skip or not).
     """
     manager: Any = model._default_manager
     matching: QuerySet[Any] = manager.using(database).filter(lookup).order_by()
@@ -101,8 +116,93 @@ def related_match(
         ids = list(matching.filter(Exists(skipped)).values_list("pk", flat=True)[: limit + 1])
         if len(ids) <= limit:
             budget.spend(len(ids))
-            return Q(**{f"{name}__in": ids}) if ids else None
-    return Q(**{f"{name}__in": matching.values("pk")})
+            return ids
+    return matching.values("pk")
+
+
+def trigram_columns(database: str) -> frozenset[str]:
+    """Columns of the skips table with a ``pg_trgm`` GIN index on ``UPPER(column)`` (PostgreSQL).
+
+    Remembered for ``INDEXES_TTL`` seconds.
+    """
+    now = time.monotonic()
+    known = _trigram_columns.get(database)
+    if known is not None and now - known[0] < INDEXES_TTL:
+        return known[1]
+    with connections[database].cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_get_indexdef(indexrelid) FROM pg_index WHERE indrelid = to_regclass(%s)",
+            [connections[database].ops.quote_name(Skip._meta.db_table)],
+        )
+        definitions = [row[0] for row in cursor.fetchall()]
+    columns = frozenset(
+        match.group(1)
+        for definition in definitions
+        if (match := _TRIGRAM_COLUMN.search(definition)) is not None
+    )
+    _trigram_columns[database] = (now, columns)
+    return columns
+
+
+def may_match(lookups: Sequence[tuple[str, str]], database: str) -> bool:
+    """Whether some skip may match one of ``lookups`` (on the skips' own fields, with a word).
+
+    False only when no skip does. Elsewhere than on PostgreSQL, an
+    ``exists()`` query. On PostgreSQL, only where a ``pg_trgm`` index answers
+    every lookup (:func:`trigram_columns`) and the word holds a trigram
+    (three letters or digits in a row): the newest skips first (a common word
+    is there), then the index alone (a bitmap scan, never a walk of the
+    table). Otherwise True: the word is searched in the skips query itself.
+    """
+    skips = Skip._base_manager.using(database)
+    own = Q.create(list(lookups), connector=Q.OR)
+    connection = connections[database]
+    if connection.vendor != "postgresql":
+        return bool(skips.filter(own).exists())
+    columns = trigram_columns(database)
+    for lookup, word in lookups:
+        name, _, kind = lookup.partition("__")
+        if (
+            kind not in TRIGRAM_LOOKUPS
+            or getattr(Skip._meta.get_field(name), "column", None) not in columns
+            or not TRIGRAM.search(word)
+        ):
+            return True
+    newest = skips.order_by("-created_at", "-id").values("pk")[:RECENT]
+    if skips.filter(pk__in=newest).filter(own).exists():
+        return True
+    with transaction.atomic(using=database):
+        with connection.cursor() as cursor:
+            # Local to this savepoint (or transaction), rolled back below.
+            cursor.execute("SELECT set_config('enable_seqscan', 'off', true)")
+        found = bool(skips.filter(own).exists())
+        transaction.set_rollback(True, using=database)
+    return found
+
+
+class Clause:
+    """What one word matches: own fields, tickets and agents by id or by subquery."""
+
+    def __init__(self) -> None:
+        self.own: Q | None = None
+        self.ids: dict[str, set[int]] = {name: set() for name in RELATED}
+        self.subqueries: dict[str, QuerySet[Any]] = {}
+
+    def only(self) -> str | None:
+        """``ticket`` or ``user`` when the word matches by those ids alone, else None."""
+        if self.own is not None or self.subqueries:
+            return None
+        names = [name for name, ids in self.ids.items() if ids]
+        return names[0] if len(names) == 1 else None
+
+    def q(self) -> Q:
+        match = self.own if self.own is not None else Q()
+        for name, ids in self.ids.items():
+            if ids:
+                match |= Q(**{f"{name}__in": sorted(ids)})
+        for name, subquery in self.subqueries.items():
+            match |= Q(**{f"{name}__in": subquery})
+        return match
 
 
 def search_q(words: Iterable[str], fields: Sequence[str], database: str, id_limit: int) -> Q | None:
@@ -110,15 +210,21 @@ def search_q(words: Iterable[str], fields: Sequence[str], database: str, id_limi
 
     ``fields`` are lookups such as ``reason__icontains`` or
     ``user__email__iexact``; those through ``ticket`` and ``user`` are
-    looked up in their own table (:func:`related_match`).
+    looked up in their own table (:func:`related_match`), those of the skips
+    table are dropped for a word that no skip matches (:func:`may_match`).
+    Words that match only by ticket (or only by agent) are one ``IN`` list of
+    the tickets (agents) they all match: ``ticket_id IN (123)`` reads the
+    skips of ticket 123 from their index, in order.
     """
     related = {name: Skip._meta.get_field(name).related_model for name in RELATED}
     own = [f for f in fields if f.split("__", 1)[0] not in related]
     budget = IdBudget(database, id_limit)
-    conditions = Q()
+    clauses = []
     for word in words:
-        own_lookups: list[Any] = [(f, word) for f in own]
-        match = Q.create(own_lookups, connector=Q.OR)
+        clause = Clause()
+        own_lookups = [(f, word) for f in own]
+        if own_lookups and may_match(own_lookups, database):
+            clause.own = Q.create(list(own_lookups), connector=Q.OR)
         for name, model in related.items():
             prefix = f"{name}__"
             lookups: list[Any] = [(f[len(prefix) :], word) for f in fields if f.startswith(prefix)]
@@ -130,12 +236,28 @@ def search_q(words: Iterable[str], fields: Sequence[str], database: str, id_limi
                     database,
                     budget,
                 )
-                if found is not None:
-                    match |= found
+                if isinstance(found, list):
+                    clause.ids[name].update(found)
+                else:
+                    clause.subqueries[name] = found
         number = ticket_number(word)
         if number is not None:
-            match |= Q(ticket_id=number)
+            clause.ids["ticket"].add(number)
+        clauses.append(clause)
+    conditions = Q()
+    common: dict[str, set[int]] = {}
+    for clause in clauses:
+        alone = clause.only()
+        if alone is not None:
+            ids = clause.ids[alone]
+            common[alone] = common[alone] & ids if alone in common else ids
+            continue
+        match = clause.q()
         if not match:  # no field to search, or nothing matches the word
             return None
         conditions &= match
+    for name, ids in common.items():
+        if not ids:
+            return None
+        conditions &= Q(**{f"{name}__in": sorted(ids)})
     return conditions
