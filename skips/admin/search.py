@@ -103,17 +103,22 @@ _trigram_columns: dict[str, tuple[float, frozenset[str]]] = {}
 def related_match(
     name: str, model: type[Model], lookup: Q, database: str, budget: IdBudget
 ) -> list[int] | QuerySet[Any]:
-    """The ids of the ``name``s (``ticket`` or ``user``) matching ``lookup`` that have a skip.
+    """The ids of the ``name``s (``ticket`` or ``user``) matching ``lookup``.
 
-    At most ``budget.take()`` of them; past it, a subquery of the matching rows
-    (with a skip or not).
+    At most ``budget.take()`` of them; past it, a subquery of the matching
+    rows. Only agents with a skip: most users never skip (the end users), and
+    most tickets are skipped (an ``EXISTS`` there only costs: PostgreSQL may
+    plan parallel workers for it).
     """
     manager: Any = model._default_manager
     matching: QuerySet[Any] = manager.using(database).filter(lookup).order_by()
     limit = budget.take()
     if limit > 0:
-        skipped = Skip._base_manager.using(database).filter(**{name: OuterRef("pk")})
-        ids = list(matching.filter(Exists(skipped)).values_list("pk", flat=True)[: limit + 1])
+        found = matching
+        if name == "user":
+            skipped = Skip._base_manager.using(database).filter(user=OuterRef("pk"))
+            found = matching.filter(Exists(skipped))
+        ids = list(found.values_list("pk", flat=True)[: limit + 1])
         if len(ids) <= limit:
             budget.spend(len(ids))
             return ids
