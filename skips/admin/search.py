@@ -102,11 +102,15 @@ _trigram_columns: dict[str, tuple[float, frozenset[str]]] = {}
 
 def related_match(
     name: str, model: type[Model], lookup: Q, database: str, budget: IdBudget
-) -> list[int] | QuerySet[Any]:
+) -> list[int] | Exists:
     """The ids of the ``name``s (``ticket`` or ``user``) matching ``lookup``.
 
-    At most ``budget.take()`` of them; past it, a subquery of the matching
-    rows. Only agents with a skip: most users never skip (the end users), and
+    At most ``budget.take()`` of them; past it, ``EXISTS`` (the skip's own
+    ticket or user, by its primary key, matching ``lookup``): read for the
+    skips a walk of the ``created_at`` index meets, never a list of the
+    matching rows, which PostgreSQL would scan row by row for each skip
+    when it outgrows ``work_mem`` (a one-letter word matching a million
+    tickets). Only agents with a skip: most users never skip (the end users), and
     most tickets are skipped (an ``EXISTS`` there only costs: PostgreSQL may
     plan parallel workers for it).
     """
@@ -122,7 +126,7 @@ def related_match(
         if len(ids) <= limit:
             budget.spend(len(ids))
             return ids
-    return matching.values("pk")
+    return Exists(matching.filter(pk=OuterRef(f"{name}_id")))
 
 
 def trigram_columns(database: str) -> frozenset[str]:
@@ -191,7 +195,7 @@ class Clause:
     def __init__(self) -> None:
         self.own: Q | None = None
         self.ids: dict[str, set[int]] = {name: set() for name in RELATED}
-        self.subqueries: dict[str, QuerySet[Any]] = {}
+        self.subqueries: dict[str, Exists] = {}
 
     def only(self) -> str | None:
         """``ticket`` or ``user`` when the word matches by those ids alone, else None."""
@@ -205,8 +209,8 @@ class Clause:
         for name, ids in self.ids.items():
             if ids:
                 match |= Q(**{f"{name}__in": sorted(ids)})
-        for name, subquery in self.subqueries.items():
-            match |= Q(**{f"{name}__in": subquery})
+        for subquery in self.subqueries.values():
+            match |= Q(subquery)
         return match
 
 
