@@ -41,7 +41,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     caller = Caller()
     try:
         requests = [
-            r for r in build_requests(targets, caller.supervisor) if r.name.startswith("admin-search")
+            r
+            for r in build_requests(targets, caller.supervisor)
+            if r.name.startswith("admin-search")
         ]
         changelist = reverse("admin:skips_skip_changelist")
         requests += [
