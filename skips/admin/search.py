@@ -2,23 +2,25 @@
 
 A search word matches a skip by its reason, by a field of its ticket (the
 title), by a field of its agent (login, email, names), or by its ticket's
-number (``123`` or ``#123``). The ticket's and the agent's fields live in
-their own tables; rather than ask the skips query to search them (a subquery
-that every statement of the changelist would run again: the page, its count
-and the two ends of the date drill-down), :func:`related_match` looks the
-matching tickets and agents up once, among those that have a skip, and gives
-the skips query their ids: ``ticket_id IN (4, 8, 15)``. PostgreSQL then knows
-how many skips that is (from the statistics of ``ticket_id`` and ``user_id``)
-and reads them from the skips' ``(ticket, created_at)`` and ``(user,
-created_at)`` indexes when they are few, or walks the ``created_at`` index
-when they are many. A word matching more than ``limit`` rows (a common word
-in titles) stays a subquery, as before: its skips are many, and the newest
-of them come soon in a walk of the ``created_at`` index.
+number (``123`` or ``#123``). For each word:
 
-The matches are the same either way. The lookups read the ticket and user
-tables with ``icontains`` (``UPPER(...) LIKE UPPER(...)`` on PostgreSQL): a
-``pg_trgm`` index on ``UPPER(title)`` answers them without reading every
-ticket (docs/howto/admin-search.rst).
+- :func:`related_match` looks the matching tickets and agents (agents with a
+  skip) up once, in their own tables, and the skips query gets their ids,
+  ``ticket_id IN (4, 8, 15)``, rather than a subquery that each statement of
+  the changelist (the page, its count, the two ends of the date drill-down)
+  would run again. Past ``limit`` matches, an ``EXISTS`` on the skip's own
+  ticket or user (a common word: its skips come soon in a walk of the
+  ``created_at`` index);
+- :func:`may_match` leaves the skips' own fields (the reason) out for a word
+  that no skip holds, where PostgreSQL can tell at once (a ``pg_trgm`` index
+  on ``UPPER(reason)``) or elsewhere with one ``exists()``;
+- words that then match only by ticket, or only by agent, become one ``IN``
+  list (their intersection): ``ticket_id IN (123)`` reads the ticket's skips
+  from the ``(ticket, created_at)`` index, in order, at any size.
+
+The skips found are those of the plain ORM query across the joins
+(tests/test_admin_search_rows.py). See docs/howto/admin-search.rst for the
+host's ``pg_trgm`` indexes.
 """
 
 from __future__ import annotations
