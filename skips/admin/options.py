@@ -8,20 +8,18 @@ Skips are records: nobody adds or edits one here; deleting needs
 from __future__ import annotations
 
 from collections.abc import Sequence
-from itertools import islice
 from typing import Any
 
 from django.contrib import admin
 from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseBase, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
-from django.utils.text import smart_split, unescape_string_literal
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
@@ -40,18 +38,11 @@ from skips.admin.filters import (
 )
 from skips.admin.replicas import scoped_urls
 from skips.admin.report import report_context
+from skips.admin.search import search_lookup, search_q, search_words
 from skips.models import Skip
 from skips.querysets import SkipQuerySet
 from skips.serializers import format_timestamp
 from skips.users import USER_NAME_FIELDS, user_field_names
-
-
-def search_lookup(field: str) -> str:
-    """A search field (``name``, ``^name``, ``=name`` or ``@name``) as an ORM lookup."""
-    prefixes = {"^": "istartswith", "=": "iexact", "@": "search"}
-    if field[:1] in prefixes:
-        return f"{field[1:]}__{prefixes[field[0]]}"
-    return f"{field}__icontains"
 
 
 @admin.register(Skip)
@@ -90,6 +81,9 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
     #: Words of a search that are searched (each costs a condition on every
     #: search field): the first ones; the rest are left out.
     search_max_words = 10
+    #: A word's matching tickets (or agents) are written into the skips query
+    #: as ids up to this many; past it, as a subquery (skips.admin.search).
+    search_id_limit = 500
     #: Rows written at a time by the CSV export.
     export_chunk_size = CHUNK_SIZE
     #: Prefix exported text that a spreadsheet would read as a formula with ``'``
@@ -233,35 +227,14 @@ class SkipAdmin(SkipDisplayMixin, admin.ModelAdmin):  # type: ignore[type-arg]  
         Only the first ``search_max_words`` words are searched: each one adds
         a condition on every search field, and the rest are left out.
         """
-        bits = islice(smart_split(search_term), self.search_max_words)
-        words = [
-            unescape_string_literal(bit) if bit[:1] in "\"'" and bit[0] == bit[-1] else bit
-            for bit in bits
-        ]
+        words = search_words(search_term, self.search_max_words)
         if not words:
             return queryset, False
         fields = [search_lookup(field) for field in self.get_search_fields(request)]
-        related = {name: Skip._meta.get_field(name).related_model for name in ("ticket", "user")}
-        for word in words:
-            match = Q.create(
-                [(f, word) for f in fields if f.split("__", 1)[0] not in related], connector=Q.OR
-            )
-            for name, model in related.items():
-                prefix = f"{name}__"
-                lookups: list[Any] = [
-                    (f[len(prefix) :], word) for f in fields if f.startswith(prefix)
-                ]
-                if lookups:
-                    manager: Any = model._default_manager  # type: ignore[union-attr]
-                    matching = manager.filter(Q.create(lookups, connector=Q.OR))
-                    match |= Q(**{f"{name}__in": matching.values("pk")})
-            number = word.removeprefix("#")
-            if number.isascii() and number.isdigit() and len(number) <= 18:
-                match |= Q(ticket_id=int(number))
-            if not match:  # no field to search
-                return queryset.none(), False
-            queryset = queryset.filter(match)
-        return queryset, False
+        match = search_q(words, fields, queryset.db, self.search_id_limit)
+        if match is None:  # no field to search, or a word that nothing matches
+            return queryset.none(), False
+        return queryset.filter(match), False
 
     # The read-only page of a skip
 
