@@ -4,7 +4,7 @@ The admin searches with ``icontains``, ``UPPER(column) LIKE UPPER('%word%')``
 on PostgreSQL: a GIN index of ``UPPER(column)`` with ``gin_trgm_ops`` answers
 it without reading the whole table. Here on the ticket's subject and on the
 user fields that the search reads (login, email, first and last name of
-``django.contrib.auth``'s user). Raw SQL, in no model's state: SQLite and
+``django.contrib.auth``'s user), and on the skips' reason. Raw SQL, in no model's state: SQLite and
 MariaDB migrate through this as a no-op, and the example project does not
 need ``django.contrib.postgres`` (docs/howto/admin-search.rst).
 """
@@ -15,6 +15,8 @@ from django.db import migrations
 INDEXES = [
     ("helpdesk_ticket_subject_trgm", "helpdesk.Ticket", ["subject"]),
     ("helpdesk_user_search_trgm", "auth.User", ["username", "email", "first_name", "last_name"]),
+    # The skips' reason (docs/howto/admin-search.rst, "The reason's index").
+    ("helpdesk_skip_reason_trgm", "skips.Skip", ["reason"]),
 ]
 
 
@@ -45,6 +47,7 @@ class Migration(migrations.Migration):
     dependencies = [
         ("auth", "0012_alter_user_first_name_max_length"),
         ("helpdesk", "0001_initial"),
+        ("skips", "0001_initial"),
     ]
 
     operations = [migrations.RunPython(create_indexes, drop_indexes, elidable=False)]
