@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import dataclasses
 import json
+import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -872,9 +873,16 @@ OVER_THE_LIMIT = list(over_the_limit_cases())
 
 
 @pytest.fixture
-def empty_cache() -> Iterator[None]:
+def empty_cache(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """An empty cache, and a clock stopped mid-window: the attempts that fill
+    the failed-login window and the one refused fall in the same window, however
+    slow the machine (the window is fixed, and its end would empty it)."""
     from django.core.cache import cache
 
+    from skips.throttling import FailedAuthThrottle
+
+    stopped = (time.time() // 3600) * 3600 + 30.0  # 30 s into any minute's window
+    monkeypatch.setattr(FailedAuthThrottle, "timer", staticmethod(lambda: stopped))
     cache.clear()
     yield
     cache.clear()
