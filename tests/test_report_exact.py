@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from skips.models import Skip
 from tests.admin_support import REPORT, logged_in, sql, staff
+from tests.conftest import POSTGRESQL_ONLY
 from tests.factories import CaseFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -209,7 +210,9 @@ def test_a_period_without_skips_takes_one_aggregate(desk: dict[str, Any]) -> Non
     assert len([s for s in statements if f"FROM {table}" in s and "EXISTS" not in s]) == 1
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's work_mem")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason=f"{POSTGRESQL_ONLY}: PostgreSQL's work_mem"
+)
 def test_work_mem_is_raised_for_the_report_only(desk: dict[str, Any]) -> None:
     from skips.reports import WORK_MEM, build_report
 
