@@ -39,7 +39,7 @@ from django.db.models import BooleanField
 from skips.conf import conf, get_ticket_model
 
 #: Version of the trigger code: a new version reinstalls the triggers on ``migrate``.
-VERSION = "5"
+VERSION = "6"
 
 
 def archived_column() -> str | bool | None:
@@ -243,8 +243,10 @@ FUNCTIONS = (
     "skips_rollup_skip_change",
     "skips_rollup_skip_listed",
     "skips_rollup_skip_truncate",
-    "skips_rollup_ticket_archive",
     "skips_rollup_ticket_delete",
+    "skips_rollup_ticket_listed",
+    # Of earlier versions, dropped when found.
+    "skips_rollup_ticket_archive",
     "skips_rollup_ticket_insert",
 )
 
@@ -371,9 +373,10 @@ END $$""",
         f"""
 CREATE TRIGGER skips_rollup_ticket_delete BEFORE DELETE ON {n["tickets"]}
   FOR EACH ROW EXECUTE FUNCTION skips_rollup_ticket_delete()""",
-        # A ticket inserted after skips of it (a deferred foreign key).
+        # A ticket inserted after skips of it (a deferred foreign key), or
+        # archived or brought back: its skips take its state.
         f"""
-CREATE FUNCTION skips_rollup_ticket_insert() RETURNS trigger LANGUAGE plpgsql AS $$
+CREATE FUNCTION skips_rollup_ticket_listed() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE {n["skips"]} SET listed = ({_listed(n, "NEW")})
     WHERE ticket_id = NEW.{n["ticket_pk"]} AND listed IS DISTINCT FROM ({_listed(n, "NEW")});
@@ -381,23 +384,16 @@ BEGIN
 END $$""",
         f"""
 CREATE TRIGGER skips_rollup_ticket_insert AFTER INSERT ON {n["tickets"]}
-  FOR EACH ROW EXECUTE FUNCTION skips_rollup_ticket_insert()""",
+  FOR EACH ROW EXECUTE FUNCTION skips_rollup_ticket_listed()""",
     ]
     if n["archived_column"]:
         column = n["archived_column"]
-        statements += [
-            f"""
-CREATE FUNCTION skips_rollup_ticket_archive() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-  UPDATE {n["skips"]} SET listed = ({_listed(n, "NEW")})
-    WHERE ticket_id = NEW.{n["ticket_pk"]} AND listed IS DISTINCT FROM ({_listed(n, "NEW")});
-  RETURN NULL;
-END $$""",
+        statements.append(
             f"""
 CREATE TRIGGER skips_rollup_ticket_archive AFTER UPDATE OF {column} ON {n["tickets"]}
   FOR EACH ROW WHEN ((OLD.{column} IS TRUE) IS DISTINCT FROM (NEW.{column} IS TRUE))
-  EXECUTE FUNCTION skips_rollup_ticket_archive()""",
-        ]
+  EXECUTE FUNCTION skips_rollup_ticket_listed()"""
+        )
     return statements
 
 
